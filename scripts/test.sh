@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite, with its own set-up on a fresh machine (npm packages, Bazel from Debian).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v bazel >/dev/null 2>&1 || need_apt+=(bazel-bootstrap)
+command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+npm run --silent build
+
+# Test files run in parallel up to the core count; e2e tests take a lock so only one Bazel runs at a time.
+exec node --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout=900000 "${@:-dist/test/}"

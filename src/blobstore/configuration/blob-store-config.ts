@@ -1,0 +1,54 @@
+import * as path from 'node:path';
+import { ConfigError, expectDuration, expectInteger, expectObject, expectOneOf, expectSize, expectString, optional } from '../../config/config-reader';
+
+/** The storage tree as configured: it mirrors the object graph one-to-one. */
+export type BlobStoreConfig =
+  | { filesystem: { path: string; maxBytes: number } }
+  | { memory: { maxBytes: number } }
+  | { verifying: BlobStoreConfig }
+  | { existenceCaching: { backend: BlobStoreConfig; maxEntries: number; ttlMs: number } };
+
+export type ActionCacheConfig = { filesystem: { path: string } } | { memory: { maxBytes: number } };
+
+const BLOB_STORE_KINDS = ['filesystem', 'memory', 'verifying', 'existenceCaching'] as const;
+
+export function parseBlobStoreConfig(v: unknown, at: string, baseDir: string): BlobStoreConfig {
+  const [kind, body] = expectOneOf(v, at, BLOB_STORE_KINDS);
+  const here = `${at}.${kind}`;
+  switch (kind) {
+    case 'filesystem': {
+      const o = expectObject(body, here, ['path', 'maxBytes']);
+      if (o.path === undefined || o.maxBytes === undefined) throw new ConfigError(`${here}: "path" and "maxBytes" are required`);
+      return { filesystem: { path: path.resolve(baseDir, expectString(o.path, `${here}.path`)), maxBytes: expectSize(o.maxBytes, `${here}.maxBytes`) } };
+    }
+    case 'memory': {
+      const o = expectObject(body, here, ['maxBytes']);
+      if (o.maxBytes === undefined) throw new ConfigError(`${here}: "maxBytes" is required`);
+      return { memory: { maxBytes: expectSize(o.maxBytes, `${here}.maxBytes`) } };
+    }
+    case 'verifying':
+      return { verifying: parseBlobStoreConfig(body, here, baseDir) };
+    case 'existenceCaching': {
+      const o = expectObject(body, here, ['backend', 'maxEntries', 'ttl']);
+      return {
+        existenceCaching: {
+          backend: parseBlobStoreConfig(o.backend, `${here}.backend`, baseDir),
+          maxEntries: optional(o, 'maxEntries', here, (x, a) => expectInteger(x, a, 1), 1_000_000),
+          ttlMs: optional(o, 'ttl', here, expectDuration, 60_000),
+        },
+      };
+    }
+  }
+  throw new ConfigError(`${at}: unknown blob store "${kind}"`);
+}
+
+export function parseActionCacheConfig(v: unknown, at: string, baseDir: string): ActionCacheConfig {
+  const [kind, body] = expectOneOf(v, at, ['filesystem', 'memory']);
+  const here = `${at}.${kind}`;
+  if (kind === 'filesystem') {
+    const o = expectObject(body, here, ['path']);
+    return { filesystem: { path: path.resolve(baseDir, expectString(o.path, `${here}.path`)) } };
+  }
+  const o = expectObject(body, here, ['maxBytes']);
+  return { memory: { maxBytes: optional(o, 'maxBytes', here, expectSize, 256 * 1024 * 1024) } };
+}

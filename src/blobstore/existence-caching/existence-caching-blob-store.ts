@@ -1,0 +1,52 @@
+import { Readable } from 'node:stream';
+import { LRUCache } from 'lru-cache';
+import { Digest } from '../../digest/digest';
+import { BlobStore, BlobWriter, ReadOptions } from '../blob-store';
+
+export interface ExistenceCacheOptions {
+  maxEntries: number;
+  /** How long "present" is believed without asking the inner store again. Keep it well below the store's eviction horizon. */
+  ttlMs: number;
+}
+
+/** Remembers which blobs were recently found present, so repeated FindMissingBlobs calls skip the inner store. */
+export class ExistenceCachingBlobStore implements BlobStore {
+  private readonly present: LRUCache<string, true>;
+
+  constructor(
+    private readonly inner: BlobStore,
+    options: ExistenceCacheOptions,
+    now: () => number = Date.now,
+  ) {
+    this.present = new LRUCache({ max: options.maxEntries, ttl: options.ttlMs, perf: { now } });
+  }
+
+  async findMissing(digests: Digest[]): Promise<Digest[]> {
+    const unknown = digests.filter((d) => !this.present.has(d.key));
+    if (unknown.length === 0) return [];
+    const missing = await this.inner.findMissing(unknown);
+    const missingKeys = new Set(missing.map((d) => d.key));
+    for (const d of unknown) if (!missingKeys.has(d.key)) this.present.set(d.key, true);
+    return missing;
+  }
+
+  get(digest: Digest, options?: ReadOptions): Promise<Readable> {
+    return this.inner.get(digest, options);
+  }
+
+  async createWriter(digest: Digest): Promise<BlobWriter> {
+    const w = await this.inner.createWriter(digest);
+    const present = this.present;
+    return {
+      get committedSize() {
+        return w.committedSize;
+      },
+      write: (chunk) => w.write(chunk),
+      async commit() {
+        await w.commit();
+        present.set(digest.key, true);
+      },
+      abort: () => w.abort(),
+    };
+  }
+}

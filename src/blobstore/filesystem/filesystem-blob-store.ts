@@ -1,0 +1,160 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { LRUCache } from 'lru-cache';
+import type { Logger } from 'pino';
+import { Digest } from '../../digest/digest';
+import { Code, StatusError } from '../../grpc/status-error';
+import { BlobStore, BlobWriter, ReadOptions } from '../blob-store';
+import { blobNotFound, checkRange, hashMismatch, sizeMismatch } from '../blob-io';
+import { scanBlobFiles } from './scan-blob-files';
+
+export interface FilesystemBlobStoreOptions {
+  path: string;
+  maxBytes: number;
+  /** Re-stamp a blob's mtime (its persisted LRU position) at most this often. */
+  touchIntervalMs?: number;
+  logger?: Logger;
+  now?: () => number;
+}
+
+interface Entry {
+  size: number;
+  touchedMs: number;
+}
+
+/**
+ * Blobs as files under `{path}/{hash[0:2]}/{hash}-{size}`. Uploads stream into `{path}/tmp/`, are hashed while they
+ * stream, fsynced, and renamed into place only when the digest matches, so a crash never leaves a partial blob visible.
+ * A size-bounded LRU (rebuilt from mtimes at start-up) evicts the least recently used blobs.
+ */
+export class FilesystemBlobStore implements BlobStore {
+  private readonly index: LRUCache<string, Entry>;
+  private readonly tmpDir: string;
+  private readonly touchIntervalMs: number;
+  private readonly now: () => number;
+
+  private constructor(private readonly options: FilesystemBlobStoreOptions) {
+    this.tmpDir = path.join(options.path, 'tmp');
+    this.touchIntervalMs = options.touchIntervalMs ?? 60 * 60 * 1000;
+    this.now = options.now ?? Date.now;
+    this.index = new LRUCache<string, Entry>({
+      maxSize: options.maxBytes,
+      sizeCalculation: (e) => Math.max(1, e.size),
+      dispose: (_e, key, reason) => {
+        if (reason === 'evict') void fsp.unlink(this.blobPath(key)).catch(() => undefined);
+      },
+    });
+  }
+
+  /** Opens the store: removes temp files left by a crash and rebuilds the LRU index from disk. */
+  static async open(options: FilesystemBlobStoreOptions): Promise<FilesystemBlobStore> {
+    const store = new FilesystemBlobStore(options);
+    await fsp.rm(store.tmpDir, { recursive: true, force: true });
+    await fsp.mkdir(store.tmpDir, { recursive: true });
+    const files = await scanBlobFiles(options.path);
+    files.sort((a, b) => a.mtimeMs - b.mtimeMs);
+    for (const f of files) store.index.set(f.key, { size: f.size, touchedMs: f.mtimeMs });
+    options.logger?.info({ path: options.path, blobs: files.length, bytes: store.index.calculatedSize, maxBytes: options.maxBytes }, 'filesystem blob store opened');
+    return store;
+  }
+
+  get usedBytes(): number {
+    return this.index.calculatedSize;
+  }
+
+  async findMissing(digests: Digest[]): Promise<Digest[]> {
+    return digests.filter((d) => !d.isEmpty && !this.touch(d.key));
+  }
+
+  async get(digest: Digest, options?: ReadOptions): Promise<Readable> {
+    const { start, end } = checkRange(digest, options);
+    if (digest.isEmpty || start === end) {
+      if (!digest.isEmpty && !this.touch(digest.key)) throw blobNotFound(digest);
+      return Readable.from([], { objectMode: false });
+    }
+    if (!this.touch(digest.key)) throw blobNotFound(digest);
+    let fh: fsp.FileHandle;
+    try {
+      fh = await fsp.open(this.blobPath(digest.key), 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        this.index.delete(digest.key);
+        throw blobNotFound(digest);
+      }
+      throw err;
+    }
+    // The open descriptor keeps the bytes readable even if the blob is evicted meanwhile.
+    return fh.createReadStream({ start, end: end - 1, highWaterMark: 256 * 1024, autoClose: true });
+  }
+
+  async createWriter(digest: Digest): Promise<BlobWriter> {
+    if (digest.size > this.options.maxBytes) {
+      throw new StatusError(Code.RESOURCE_EXHAUSTED, `blob ${digest} is larger than the whole store (${this.options.maxBytes} bytes)`);
+    }
+    const tmp = path.join(this.tmpDir, `${digest.hash}-${randomBytes(8).toString('hex')}`);
+    const fh = await fsp.open(tmp, 'wx', 0o644);
+    const hash = digest.fn.createHash();
+    let size = 0;
+    let state: 'open' | 'done' = 'open';
+    const finish = async () => {
+      if (state === 'done') return;
+      state = 'done';
+      await fh.close().catch(() => undefined);
+      await fsp.unlink(tmp).catch(() => undefined);
+    };
+    return {
+      get committedSize() {
+        return size;
+      },
+      write: async (chunk) => {
+        if (state !== 'open') throw new StatusError(Code.FAILED_PRECONDITION, `upload of ${digest} is already finished`);
+        if (size + chunk.byteLength > digest.size) throw sizeMismatch(digest, size + chunk.byteLength);
+        await fh.write(chunk);
+        hash.update(chunk);
+        size += chunk.byteLength;
+      },
+      commit: async () => {
+        if (state !== 'open') throw new StatusError(Code.FAILED_PRECONDITION, `upload of ${digest} is already finished`);
+        if (size !== digest.size) throw sizeMismatch(digest, size);
+        const actual = hash.digest('hex');
+        if (actual !== digest.hash) {
+          await finish();
+          throw hashMismatch(digest, actual);
+        }
+        state = 'done';
+        try {
+          await fh.sync();
+          await fh.close();
+          const dest = this.blobPath(digest.key);
+          await fsp.mkdir(path.dirname(dest), { recursive: true });
+          await fsp.rename(tmp, dest);
+        } catch (err) {
+          await fh.close().catch(() => undefined);
+          await fsp.unlink(tmp).catch(() => undefined);
+          throw err;
+        }
+        this.index.set(digest.key, { size: digest.size, touchedMs: this.now() });
+      },
+      abort: finish,
+    };
+  }
+
+  /** Marks a blob used (LRU position in memory, and its mtime on disk at most once per interval); false if absent. */
+  private touch(key: string): boolean {
+    const e = this.index.get(key);
+    if (!e) return false;
+    const now = this.now();
+    if (now - e.touchedMs > this.touchIntervalMs) {
+      e.touchedMs = now;
+      const t = new Date(now);
+      void fsp.utimes(this.blobPath(key), t, t).catch(() => undefined);
+    }
+    return true;
+  }
+
+  private blobPath(key: string): string {
+    return path.join(this.options.path, key.slice(0, 2), key);
+  }
+}

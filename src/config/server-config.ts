@@ -1,0 +1,90 @@
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import JSON5 from 'json5';
+import { ActionCacheConfig, BlobStoreConfig, parseActionCacheConfig, parseBlobStoreConfig } from '../blobstore/configuration/blob-store-config';
+import { digestFunctionByName } from '../digest/digest-function';
+import { ConfigError, expectBoolean, expectDuration, expectInteger, expectObject, expectSize, expectString, optional } from './config-reader';
+
+export interface InstanceConfig {
+  digestFunction: string;
+  cas: BlobStoreConfig;
+  ac: ActionCacheConfig;
+}
+
+export interface ServerConfig {
+  /** host:port to listen on. */
+  listen: string;
+  maxBatchTotalSizeBytes: number;
+  /** Whether clients may write the AC (UpdateActionResult). */
+  acUpdateEnabled: boolean;
+  maxInlineBytes: number;
+  uploadIdleMs: number;
+  instances: Record<string, InstanceConfig>;
+}
+
+const TOP_KEYS = ['listen', 'maxBatchTotalSizeBytes', 'acUpdateEnabled', 'maxInlineBytes', 'uploadIdle', 'instances'] as const;
+
+/** The embedded default: one instance "" on local disk under `dataDir`. */
+export function defaultConfig(dataDir: string): ServerConfig {
+  const data = path.resolve(dataDir);
+  return {
+    listen: '127.0.0.1:8980',
+    maxBatchTotalSizeBytes: 4 * 1024 * 1024,
+    acUpdateEnabled: true,
+    maxInlineBytes: 1024 * 1024,
+    uploadIdleMs: 10 * 60 * 1000,
+    instances: {
+      '': {
+        digestFunction: 'sha256',
+        cas: { existenceCaching: { backend: { filesystem: { path: path.join(data, 'cas'), maxBytes: 20e9 } }, maxEntries: 1_000_000, ttlMs: 60_000 } },
+        ac: { filesystem: { path: path.join(data, 'ac') } },
+      },
+    },
+  };
+}
+
+/** Parses a JSON/JSON5 config; relative paths are resolved against the config file's directory. */
+export function parseServerConfig(text: string, baseDir: string, source = 'config'): ServerConfig {
+  let raw: unknown;
+  try {
+    raw = JSON5.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${source}: not valid JSON5: ${(err as Error).message}`);
+  }
+  const o = expectObject(raw, source, TOP_KEYS);
+  const d = defaultConfig(path.join(baseDir, 'data'));
+  const instances: Record<string, InstanceConfig> = {};
+  if (o.instances !== undefined) {
+    const inst = expectObject(o.instances, `${source}.instances`, Object.keys(o.instances as object));
+    for (const [name, v] of Object.entries(inst)) {
+      const at = `${source}.instances[${JSON.stringify(name)}]`;
+      if (name.split('/').some((s) => ['blobs', 'uploads', 'compressed-blobs', 'actions', 'actionResults', 'operations', 'capabilities'].includes(s))) {
+        throw new ConfigError(`${at}: instance names may not contain the reserved segment in "${name}"`);
+      }
+      const io = expectObject(v, at, ['digestFunction', 'cas', 'ac']);
+      const digestFunction = optional(io, 'digestFunction', at, expectString, 'sha256');
+      try {
+        digestFunctionByName(digestFunction);
+      } catch (err) {
+        throw new ConfigError(`${at}.digestFunction: ${(err as Error).message}`);
+      }
+      if (io.cas === undefined || io.ac === undefined) throw new ConfigError(`${at}: "cas" and "ac" are required`);
+      instances[name] = { digestFunction, cas: parseBlobStoreConfig(io.cas, `${at}.cas`, baseDir), ac: parseActionCacheConfig(io.ac, `${at}.ac`, baseDir) };
+    }
+  }
+  return {
+    listen: optional(o, 'listen', source, expectString, d.listen),
+    maxBatchTotalSizeBytes: optional(o, 'maxBatchTotalSizeBytes', source, expectSize, d.maxBatchTotalSizeBytes),
+    acUpdateEnabled: optional(o, 'acUpdateEnabled', source, expectBoolean, d.acUpdateEnabled),
+    maxInlineBytes: optional(o, 'maxInlineBytes', source, expectSize, d.maxInlineBytes),
+    uploadIdleMs: optional(o, 'uploadIdle', source, expectDuration, d.uploadIdleMs),
+    instances: Object.keys(instances).length > 0 ? instances : d.instances,
+  };
+}
+
+export async function loadServerConfig(file: string): Promise<ServerConfig> {
+  const text = await fsp.readFile(file, 'utf8');
+  return parseServerConfig(text, path.dirname(path.resolve(file)), file);
+}
+
+export { ConfigError, expectInteger };

@@ -1,0 +1,71 @@
+import Long from 'long';
+import { re, REv2 } from '../proto';
+import { invalidArgument } from '../grpc/status-error';
+import { DigestFunction } from './digest-function';
+
+const HEX = /^[0-9a-f]+$/;
+
+/** A validated content digest: parse protos into this once at the RPC boundary; inner code never sees raw protos. */
+export class Digest {
+  private constructor(
+    readonly hash: string,
+    readonly size: number,
+    readonly fn: DigestFunction,
+  ) {}
+
+  /** Validates hash and size; `what` names the field in error messages. */
+  static of(hash: string, size: number | Long | string, fn: DigestFunction, what = 'digest'): Digest {
+    if (typeof hash !== 'string' || hash.length !== fn.hexLength || !HEX.test(hash)) {
+      throw invalidArgument(`${what}: hash "${truncate(hash)}" is not ${fn.hexLength} lowercase hex characters (${fn.name})`);
+    }
+    const n = toSafeSize(size, what);
+    return new Digest(hash, n, fn);
+  }
+
+  static fromProto(d: REv2.IDigest | null | undefined, fn: DigestFunction, what = 'digest'): Digest {
+    if (!d) throw invalidArgument(`${what} is missing`);
+    return Digest.of(d.hash ?? '', d.sizeBytes ?? 0, fn, what);
+  }
+
+  /** Digest of bytes already in memory. */
+  static compute(data: Uint8Array, fn: DigestFunction): Digest {
+    return new Digest(fn.createHash().update(data).digest('hex'), data.byteLength, fn);
+  }
+
+  static empty(fn: DigestFunction): Digest {
+    return new Digest(fn.emptyHash, 0, fn);
+  }
+
+  get isEmpty(): boolean {
+    return this.size === 0 && this.hash === this.fn.emptyHash;
+  }
+
+  /** Unique within one digest function. */
+  get key(): string {
+    return `${this.hash}-${this.size}`;
+  }
+
+  toProto(): REv2.Digest {
+    return re.Digest.create({ hash: this.hash, sizeBytes: Long.fromNumber(this.size) });
+  }
+
+  /** `{hash}/{size}`, as in resource names and PreconditionFailure subjects. */
+  toString(): string {
+    return `${this.hash}/${this.size}`;
+  }
+
+  equals(other: Digest): boolean {
+    return this.hash === other.hash && this.size === other.size;
+  }
+}
+
+function toSafeSize(size: number | Long | string, what: string): number {
+  const long = typeof size === 'number' ? Long.fromNumber(size) : typeof size === 'string' ? Long.fromString(size) : Long.fromValue(size);
+  if (long.isNegative()) throw invalidArgument(`${what}: size_bytes ${long.toString()} is negative`);
+  if (long.greaterThan(Long.fromNumber(Number.MAX_SAFE_INTEGER))) throw invalidArgument(`${what}: size_bytes ${long.toString()} is too large`);
+  return long.toNumber();
+}
+
+function truncate(s: string): string {
+  return typeof s !== 'string' ? String(s) : s.length > 80 ? `${s.slice(0, 80)}…` : s;
+}

@@ -1,0 +1,54 @@
+import { invalidArgument } from '../grpc/status-error';
+
+/** A parsed ByteStream resource name: `{instance}/blobs/{hash}/{size}` or `{instance}/uploads/{uuid}/blobs/{hash}/{size}{/metadata}`. */
+export interface ResourceName {
+  instance: string;
+  uploadId?: string;
+  /** Digest function named in the path (for functions that are not inferred from the hash length). */
+  digestFunction?: string;
+  compressor?: string;
+  hash: string;
+  size: string;
+}
+
+const KEYWORDS = new Set(['blobs', 'uploads', 'compressed-blobs', 'actions', 'actionResults', 'operations', 'capabilities']);
+const NAMED_FUNCTIONS = new Set(['blake3', 'sha256tree']);
+
+export function parseReadResourceName(name: string): ResourceName {
+  const parts = split(name);
+  const i = parts.findIndex((p) => p === 'blobs' || p === 'compressed-blobs');
+  if (i < 0) throw malformed(name, 'expected "{instance}/blobs/{hash}/{size}"');
+  return parseBlobPart(name, parts, i, parts.slice(0, i));
+}
+
+export function parseWriteResourceName(name: string): ResourceName & { uploadId: string } {
+  const parts = split(name);
+  const i = parts.indexOf('uploads');
+  if (i < 0 || parts.length < i + 2) throw malformed(name, 'expected "{instance}/uploads/{uuid}/blobs/{hash}/{size}"');
+  const parsed = parseBlobPart(name, parts, i + 2, parts.slice(0, i));
+  return { ...parsed, uploadId: parts[i + 1] };
+}
+
+function parseBlobPart(name: string, parts: string[], i: number, instanceParts: string[]): ResourceName {
+  for (const p of instanceParts) if (KEYWORDS.has(p)) throw malformed(name, `instance name segment "${p}" is a reserved word`);
+  let j = i + 1;
+  let compressor: string | undefined;
+  if (parts[i] === 'compressed-blobs') compressor = parts[j++];
+  else if (parts[i] !== 'blobs') throw malformed(name, 'expected "blobs" after the upload id');
+  let digestFunction: string | undefined;
+  if (parts[j] !== undefined && NAMED_FUNCTIONS.has(parts[j])) digestFunction = parts[j++];
+  const hash = parts[j];
+  const size = parts[j + 1];
+  if (hash === undefined || size === undefined) throw malformed(name, 'missing hash or size');
+  if (!/^[0-9]+$/.test(size)) throw malformed(name, `size "${size}" is not a non-negative decimal integer`);
+  return { instance: instanceParts.join('/'), compressor, digestFunction, hash, size };
+}
+
+function split(name: string): string[] {
+  if (typeof name !== 'string' || name.length === 0) throw invalidArgument('resource_name is empty');
+  return name.split('/');
+}
+
+function malformed(name: string, why: string) {
+  return invalidArgument(`malformed resource_name "${name.length > 200 ? name.slice(0, 200) + '…' : name}": ${why}`);
+}

@@ -1,0 +1,48 @@
+import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
+import { bytestream, encode, longrunning, re } from '../proto';
+
+interface Codec<T> {
+  encode(m: T): { finish(): Uint8Array };
+  decode(b: Uint8Array): T;
+}
+
+function method<Req, Res>(service: string, name: string, req: Codec<Req>, res: Codec<Res>, requestStream: boolean, responseStream: boolean): MethodDefinition<Req, Res> {
+  return {
+    path: `/${service}/${name}`,
+    requestStream,
+    responseStream,
+    requestSerialize: (m: Req) => encode(req, m),
+    requestDeserialize: (b: Buffer) => req.decode(b),
+    responseSerialize: (m: Res) => encode(res, m),
+    responseDeserialize: (b: Buffer) => res.decode(b),
+  };
+}
+
+const RE = 'build.bazel.remote.execution.v2';
+
+export const CapabilitiesService = {
+  getCapabilities: method(`${RE}.Capabilities`, 'GetCapabilities', re.GetCapabilitiesRequest, re.ServerCapabilities, false, false),
+} satisfies ServiceDefinition;
+
+export const ContentAddressableStorageService = {
+  findMissingBlobs: method(`${RE}.ContentAddressableStorage`, 'FindMissingBlobs', re.FindMissingBlobsRequest, re.FindMissingBlobsResponse, false, false),
+  batchUpdateBlobs: method(`${RE}.ContentAddressableStorage`, 'BatchUpdateBlobs', re.BatchUpdateBlobsRequest, re.BatchUpdateBlobsResponse, false, false),
+  batchReadBlobs: method(`${RE}.ContentAddressableStorage`, 'BatchReadBlobs', re.BatchReadBlobsRequest, re.BatchReadBlobsResponse, false, false),
+  getTree: method(`${RE}.ContentAddressableStorage`, 'GetTree', re.GetTreeRequest, re.GetTreeResponse, false, true),
+} satisfies ServiceDefinition;
+
+export const ActionCacheService = {
+  getActionResult: method(`${RE}.ActionCache`, 'GetActionResult', re.GetActionResultRequest, re.ActionResult, false, false),
+  updateActionResult: method(`${RE}.ActionCache`, 'UpdateActionResult', re.UpdateActionResultRequest, re.ActionResult, false, false),
+} satisfies ServiceDefinition;
+
+export const ExecutionService = {
+  execute: method(`${RE}.Execution`, 'Execute', re.ExecuteRequest, longrunning.Operation, false, true),
+  waitExecution: method(`${RE}.Execution`, 'WaitExecution', re.WaitExecutionRequest, longrunning.Operation, false, true),
+} satisfies ServiceDefinition;
+
+export const ByteStreamService = {
+  read: method('google.bytestream.ByteStream', 'Read', bytestream.ReadRequest, bytestream.ReadResponse, false, true),
+  write: method('google.bytestream.ByteStream', 'Write', bytestream.WriteRequest, bytestream.WriteResponse, true, false),
+  queryWriteStatus: method('google.bytestream.ByteStream', 'QueryWriteStatus', bytestream.QueryWriteStatusRequest, bytestream.QueryWriteStatusResponse, false, false),
+} satisfies ServiceDefinition;

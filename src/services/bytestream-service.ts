@@ -1,0 +1,122 @@
+import type { ServerReadableStream, ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
+import Long from 'long';
+import type { Logger } from 'pino';
+import { Digest } from '../digest/digest';
+import { parseReadResourceName, parseWriteResourceName, ResourceName } from '../digest/resource-name';
+import { clientStreaming, serverStreaming, unary, writeMessage } from '../grpc/handlers';
+import { Code, invalidArgument, StatusError } from '../grpc/status-error';
+import { bytestream, ByteStreamPb } from '../proto';
+import { Instance, Instances } from './instance';
+import { UploadSessions } from './upload-sessions';
+
+/** Largest data chunk per ReadResponse; below grpc-js's default 4 MiB receive limit on any client. */
+const READ_CHUNK = 1024 * 1024;
+
+export function byteStreamService(instances: Instances, sessions: UploadSessions, logger: Logger): UntypedServiceImplementation {
+  const resolve = (rn: ResourceName): { inst: Instance; digest: Digest } => {
+    if (rn.compressor) throw invalidArgument(`compressed-blobs/${rn.compressor} is not supported (no compressors are advertised)`);
+    const inst = instances.get(rn.instance);
+    if (rn.digestFunction && rn.digestFunction !== inst.digestFunction.name) {
+      throw invalidArgument(`digest function "${rn.digestFunction}" is not served by instance "${inst.name}" (${inst.digestFunction.name})`);
+    }
+    return { inst, digest: Digest.of(rn.hash, rn.size, inst.digestFunction, 'resource_name') };
+  };
+
+  return {
+    read: serverStreaming(logger, 'Read', async (req: ByteStreamPb.ReadRequest, call: ServerWritableStream<ByteStreamPb.ReadRequest, ByteStreamPb.ReadResponse>) => {
+      const { inst, digest } = resolve(parseReadResourceName(req.resourceName));
+      const offset = Long.fromValue(req.readOffset);
+      const limit = Long.fromValue(req.readLimit);
+      if (offset.isNegative() || offset.greaterThan(digest.size)) {
+        throw new StatusError(Code.OUT_OF_RANGE, `read_offset ${offset} is outside blob ${digest} (size ${digest.size})`);
+      }
+      if (limit.isNegative()) throw new StatusError(Code.OUT_OF_RANGE, `read_limit ${limit} is negative`);
+      const stream = await inst.cas.get(digest, { offset: offset.toNumber(), limit: limit.toNumber() });
+      try {
+        for await (const chunk of stream) {
+          if (call.cancelled) return;
+          const buf = chunk as Buffer;
+          for (let i = 0; i < buf.byteLength; i += READ_CHUNK) {
+            await writeMessage(call, bytestream.ReadResponse.create({ data: buf.subarray(i, i + READ_CHUNK) }));
+          }
+        }
+      } finally {
+        stream.destroy();
+      }
+    }),
+
+    write: clientStreaming(logger, 'Write', async (call: ServerReadableStream<ByteStreamPb.WriteRequest, ByteStreamPb.WriteResponse>) => {
+      let key: string | undefined;
+      let session: ReturnType<UploadSessions['get']>;
+      let digest: Digest | undefined;
+      let firstName = '';
+      // Wrong bytes or a failing disk end the upload for good: it cannot be resumed.
+      const fatal = async <T>(op: () => Promise<T>): Promise<T> => {
+        try {
+          return await op();
+        } catch (err) {
+          sessions.remove(key!);
+          await session!.writer.abort();
+          throw err;
+        }
+      };
+      try {
+        for await (const msg of call as AsyncIterable<ByteStreamPb.WriteRequest>) {
+          const offset = Long.fromValue(msg.writeOffset).toNumber();
+          if (!session) {
+            firstName = msg.resourceName;
+            const rn = parseWriteResourceName(msg.resourceName);
+            const target = resolve(rn);
+            digest = target.digest;
+            key = `${rn.instance}\n${rn.uploadId}\n${digest.key}`;
+            // Early completion: the blob is already stored, so the client need not send the rest.
+            if ((await target.inst.cas.findMissing([digest])).length === 0) {
+              const existing = sessions.get(key);
+              if (existing && !existing.busy) {
+                sessions.remove(key);
+                void existing.writer.abort();
+              }
+              return bytestream.WriteResponse.create({ committedSize: Long.fromNumber(digest.size) });
+            }
+            const existing = sessions.get(key);
+            if (existing?.busy) throw new StatusError(Code.ABORTED, `another stream is already writing ${msg.resourceName}`);
+            if (existing) {
+              existing.busy = true;
+              session = existing;
+            } else {
+              if (offset !== 0) throw new StatusError(Code.NOT_FOUND, `no upload in progress for ${msg.resourceName}; start again at write_offset 0`);
+              session = sessions.add(key, await target.inst.cas.createWriter(digest));
+            }
+          } else if (msg.resourceName && msg.resourceName !== firstName) {
+            throw invalidArgument(`resource_name changed within one Write stream (from "${firstName}" to "${msg.resourceName}")`);
+          }
+          if (offset !== session.writer.committedSize) {
+            throw invalidArgument(`write_offset ${offset} does not match the ${session.writer.committedSize} bytes committed so far; ask QueryWriteStatus where to resume`);
+          }
+          const writer = session.writer;
+          if (msg.data.byteLength > 0) await fatal(() => writer.write(Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength)));
+          if (msg.finishWrite) {
+            await fatal(() => writer.commit());
+            sessions.remove(key!);
+            return bytestream.WriteResponse.create({ committedSize: Long.fromNumber(session.writer.committedSize) });
+          }
+        }
+        if (!session) throw invalidArgument('Write stream ended without any request');
+        throw invalidArgument(`Write stream for ${digest} ended at ${session.writer.committedSize} bytes without finish_write; resume with write_offset ${session.writer.committedSize}`);
+      } finally {
+        if (key && session) sessions.release(key, session);
+      }
+    }),
+
+    queryWriteStatus: unary(logger, 'QueryWriteStatus', async (req: ByteStreamPb.QueryWriteStatusRequest) => {
+      const rn = parseWriteResourceName(req.resourceName);
+      const { inst, digest } = resolve(rn);
+      if ((await inst.cas.findMissing([digest])).length === 0) {
+        return bytestream.QueryWriteStatusResponse.create({ committedSize: Long.fromNumber(digest.size), complete: true });
+      }
+      const s = sessions.get(`${rn.instance}\n${rn.uploadId}\n${digest.key}`);
+      if (!s) throw new StatusError(Code.NOT_FOUND, `no upload in progress for ${req.resourceName}`);
+      return bytestream.QueryWriteStatusResponse.create({ committedSize: Long.fromNumber(s.writer.committedSize), complete: false });
+    }),
+  };
+}

@@ -1,0 +1,41 @@
+import type { UntypedServiceImplementation } from '@grpc/grpc-js';
+import Long from 'long';
+import type { Logger } from 'pino';
+import { unary } from '../grpc/handlers';
+import { re, REv2, semver } from '../proto';
+import { Instances } from './instance';
+
+export interface CapabilitiesOptions {
+  maxBatchTotalSizeBytes: number;
+  execEnabled: (instance: string) => boolean;
+  acUpdateEnabled: boolean;
+}
+
+export function capabilitiesService(instances: Instances, options: CapabilitiesOptions, logger: Logger): UntypedServiceImplementation {
+  return {
+    getCapabilities: unary(logger, 'GetCapabilities', async (req: REv2.GetCapabilitiesRequest) => {
+      const inst = instances.get(req.instanceName);
+      const fn = inst.digestFunction.id;
+      const priorities = re.PriorityCapabilities.create({ priorities: [{ minPriority: -1000, maxPriority: 1000 }] });
+      return re.ServerCapabilities.create({
+        cacheCapabilities: {
+          digestFunctions: [fn],
+          actionCacheUpdateCapabilities: { updateEnabled: options.acUpdateEnabled },
+          cachePriorityCapabilities: priorities,
+          maxBatchTotalSizeBytes: Long.fromNumber(options.maxBatchTotalSizeBytes),
+          symlinkAbsolutePathStrategy: re.SymlinkAbsolutePathStrategy.Value.DISALLOWED,
+          supportedCompressors: [],
+          supportedBatchUpdateCompressors: [],
+        },
+        executionCapabilities: {
+          digestFunction: fn,
+          digestFunctions: [fn],
+          execEnabled: options.execEnabled(inst.name),
+          executionPriorityCapabilities: priorities,
+        },
+        lowApiVersion: semver.SemVer.create({ major: 2, minor: 0 }),
+        highApiVersion: semver.SemVer.create({ major: 2, minor: 3 }),
+      });
+    }),
+  };
+}
