@@ -1,5 +1,5 @@
 // Short names for the generated protobuf namespaces; everything else imports from here.
-import { build, google } from './gen/protos';
+import { build, google, rustexec } from './gen/protos';
 
 export const re = build.bazel.remote.execution.v2;
 export const bytestream = google.bytestream;

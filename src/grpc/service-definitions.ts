@@ -1,5 +1,5 @@
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
-import { bytestream, encode, longrunning, re } from '../proto';
+import { bytestream, encode, longrunning, re, worker } from '../proto';
 
 interface Codec<T> {
   encode(m: T): { finish(): Uint8Array };
@@ -45,4 +45,8 @@ export const ByteStreamService = {
   read: method('google.bytestream.ByteStream', 'Read', bytestream.ReadRequest, bytestream.ReadResponse, false, true),
   write: method('google.bytestream.ByteStream', 'Write', bytestream.WriteRequest, bytestream.WriteResponse, true, false),
   queryWriteStatus: method('google.bytestream.ByteStream', 'QueryWriteStatus', bytestream.QueryWriteStatusRequest, bytestream.QueryWriteStatusResponse, false, false),
+} satisfies ServiceDefinition;
+
+export const WorkerServiceDefinition = {
+  connect: method('rustexec.worker.v1.WorkerService', 'Connect', worker.WorkerMessage, worker.SchedulerMessage, true, true),
 } satisfies ServiceDefinition;
