@@ -29,6 +29,6 @@ const newest = Math.max(...inputs.map((f) => fs.statSync(path.join(protoDir, f))
 if (fs.existsSync(dts) && fs.statSync(dts).mtimeMs >= newest) process.exit(0);
 
 fs.mkdirSync(outDir, { recursive: true });
-execFileSync(bin('pbjs'), ['-t', 'static-module', '-w', 'commonjs', '--no-verify', '--no-convert', '--no-delimited', '--force-long', '-p', protoDir, '-o', js, ...entries], { cwd: protoDir, stdio: 'inherit' });
+execFileSync(bin('pbjs'), ['-t', 'static-module', '-w', 'commonjs', '--no-verify', '--no-convert', '--no-delimited', '--force-long', '-p', protoDir, '-o', js, ...entries.map((f) => path.join(protoDir, f))], { cwd: protoDir, stdio: 'inherit' });
 execFileSync(bin('pbts'), ['--no-comments', '-o', dts, js], { stdio: 'inherit' });
 console.log(`generated ${path.relative(root, js)} from ${inputs.length} protos`);
