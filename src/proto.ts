@@ -24,3 +24,6 @@ export function encode<T>(type: { encode(m: T): { finish(): Uint8Array } }, mess
 export function packAny<T>(type: { encode(m: T): { finish(): Uint8Array }; getTypeUrl(prefix?: string): string }, message: T): ProtobufPb.Any {
   return protobuf.Any.create({ type_url: type.getTypeUrl(), value: encode(type, message) });
 }
+
+export const worker = rustexec.worker.v1;
+export import WorkerPb = rustexec.worker.v1;
