@@ -1,17 +1,22 @@
 #!/usr/bin/env node
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { defaultConfig, loadServerConfig, ServerConfig } from '../config/server-config';
 import { parseListenAddress } from '../grpc/listen-address';
 import { createLogger } from '../logging/logger';
 import { parseArgs } from './cli-args';
+import { executionServices } from './execution-services';
 import { startFrontend } from './frontend';
+import { LocalWorkers } from './local-workers';
 
 const USAGE = 'usage: npm start -- [--port N] [--listen HOST:PORT] [--data DIR] [--config FILE] [--workers N]';
 
+/** Everything on one machine: cache + execution frontend, scheduler, and N local worker processes. */
 async function main(): Promise<void> {
   const logger = createLogger('rustexec');
   let args: Record<string, string | boolean>;
   let config: ServerConfig;
+  let workerCount: number;
   try {
     args = parseArgs(process.argv.slice(2), { port: 'string', listen: 'string', data: 'string', config: 'string', workers: 'string', help: 'boolean' });
     if (args.help) {
@@ -20,23 +25,29 @@ async function main(): Promise<void> {
     }
     config = args.config ? await loadServerConfig(String(args.config)) : defaultConfig(String(args.data ?? './data'));
     if (args.listen) config.listen = String(args.listen);
-    if (args.port) config.listen = `${parseListenAddress(config.listen).host}:${Number(args.port)}`;
-    parseListenAddress(config.listen);
+    if (args.port !== undefined) config.listen = `${parseListenAddress(config.listen).host}:${Number(args.port)}`;
+    workerCount = args.workers !== undefined ? Number(args.workers) : os.cpus().length;
+    if (!Number.isInteger(workerCount) || workerCount < 0) throw new Error(`--workers must be a whole number ≥ 0, got "${args.workers}"`);
+    const { loopback } = parseListenAddress(config.listen);
+    if (!loopback && !args.listen && !args.config) throw new Error('refusing to listen on a non-loopback address unless given explicitly with --listen or --config');
   } catch (err) {
     logger.fatal((err as Error).message);
     console.error(USAGE);
     process.exitCode = 2;
     return;
   }
-  const frontend = await startFrontend(config, logger);
-  logger.info({ cpus: os.cpus().length }, 'ready');
+  const frontend = await startFrontend(config, logger, executionServices(config.execution, config.maxInlineBytes, logger));
+  const dataDir = path.resolve(String(args.data ?? './data'));
+  const workers = new LocalWorkers({ count: workerCount, schedulerAddress: `127.0.0.1:${frontend.port}`, dataDir }, logger);
+  workers.start();
+  logger.info({ port: frontend.port, workers: workerCount, data: dataDir }, 'ready');
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    await workers.stop();
     await frontend.close();
-    logger.flush?.();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));

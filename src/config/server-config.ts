@@ -11,6 +11,14 @@ export interface InstanceConfig {
   ac: ActionCacheConfig;
 }
 
+export interface ExecutionConfig {
+  defaultTimeoutMs: number;
+  maxTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  maxWorkerLosses: number;
+  retainCompletedMs: number;
+}
+
 export interface ServerConfig {
   /** host:port to listen on. */
   listen: string;
@@ -20,9 +28,11 @@ export interface ServerConfig {
   maxInlineBytes: number;
   uploadIdleMs: number;
   instances: Record<string, InstanceConfig>;
+  execution: ExecutionConfig;
 }
 
-const TOP_KEYS = ['listen', 'maxBatchTotalSizeBytes', 'acUpdateEnabled', 'maxInlineBytes', 'uploadIdle', 'instances'] as const;
+const TOP_KEYS = ['listen', 'maxBatchTotalSizeBytes', 'acUpdateEnabled', 'maxInlineBytes', 'uploadIdle', 'instances', 'execution'] as const;
+const EXECUTION_KEYS = ['defaultTimeout', 'maxTimeout', 'heartbeatInterval', 'maxWorkerLosses', 'retainCompleted'] as const;
 
 /** The embedded default: one instance "" on local disk under `dataDir`. */
 export function defaultConfig(dataDir: string): ServerConfig {
@@ -40,6 +50,7 @@ export function defaultConfig(dataDir: string): ServerConfig {
         ac: { filesystem: { path: path.join(data, 'ac') } },
       },
     },
+    execution: { defaultTimeoutMs: 15 * 60_000, maxTimeoutMs: 3 * 60 * 60_000, heartbeatIntervalMs: 5000, maxWorkerLosses: 3, retainCompletedMs: 10 * 60_000 },
   };
 }
 
@@ -55,7 +66,8 @@ export function parseServerConfig(text: string, baseDir: string, source = 'confi
   const d = defaultConfig(path.join(baseDir, 'data'));
   const instances: Record<string, InstanceConfig> = {};
   if (o.instances !== undefined) {
-    const inst = expectObject(o.instances, `${source}.instances`, Object.keys(o.instances as object));
+    // Any name is allowed here (names are checked below); Object.keys(null) would throw a TypeError, not a ConfigError.
+    const inst = expectObject(o.instances, `${source}.instances`, typeof o.instances === 'object' && o.instances !== null ? Object.keys(o.instances) : []);
     for (const [name, v] of Object.entries(inst)) {
       const at = `${source}.instances[${JSON.stringify(name)}]`;
       if (name.split('/').some((s) => ['blobs', 'uploads', 'compressed-blobs', 'actions', 'actionResults', 'operations', 'capabilities'].includes(s))) {
@@ -79,6 +91,19 @@ export function parseServerConfig(text: string, baseDir: string, source = 'confi
     maxInlineBytes: optional(o, 'maxInlineBytes', source, expectSize, d.maxInlineBytes),
     uploadIdleMs: optional(o, 'uploadIdle', source, expectDuration, d.uploadIdleMs),
     instances: Object.keys(instances).length > 0 ? instances : d.instances,
+    execution: parseExecutionConfig(o.execution, `${source}.execution`, d.execution),
+  };
+}
+
+function parseExecutionConfig(v: unknown, at: string, d: ExecutionConfig): ExecutionConfig {
+  if (v === undefined) return d;
+  const o = expectObject(v, at, EXECUTION_KEYS);
+  return {
+    defaultTimeoutMs: optional(o, 'defaultTimeout', at, expectDuration, d.defaultTimeoutMs),
+    maxTimeoutMs: optional(o, 'maxTimeout', at, expectDuration, d.maxTimeoutMs),
+    heartbeatIntervalMs: optional(o, 'heartbeatInterval', at, expectDuration, d.heartbeatIntervalMs),
+    maxWorkerLosses: optional(o, 'maxWorkerLosses', at, (x, a) => expectInteger(x, a, 1), d.maxWorkerLosses),
+    retainCompletedMs: optional(o, 'retainCompleted', at, expectDuration, d.retainCompletedMs),
   };
 }
 

@@ -1,0 +1,24 @@
+import type { Logger } from 'pino';
+import { ExecutionConfig } from '../config/server-config';
+import { ExecutionService, WorkerServiceDefinition } from '../grpc/service-definitions';
+import { Scheduler } from '../scheduler/scheduler';
+import { workerService } from '../scheduler/worker-service';
+import { executionResultSink } from '../services/execution-result-sink';
+import { executionService } from '../services/execution-service';
+import { ExtraServices } from './frontend';
+
+/** Scheduler + Execution + worker protocol, served next to the cache services (all in one process). */
+export function executionServices(config: ExecutionConfig, maxInlineBytes: number, logger: Logger, onScheduler?: (s: Scheduler) => void): ExtraServices {
+  return (instances) => {
+    const scheduler = new Scheduler(
+      { heartbeatIntervalMs: config.heartbeatIntervalMs, maxWorkerLosses: config.maxWorkerLosses, retainCompletedMs: config.retainCompletedMs, timeoutGraceMs: 30_000 },
+      executionResultSink(instances, logger),
+      logger.child({ component: 'scheduler' }),
+    );
+    onScheduler?.(scheduler);
+    return [
+      [ExecutionService, executionService(instances, scheduler, { defaultTimeoutMs: config.defaultTimeoutMs, maxTimeoutMs: config.maxTimeoutMs, maxInlineBytes }, logger)],
+      [WorkerServiceDefinition, workerService(scheduler, logger.child({ component: 'worker-service' }))],
+    ];
+  };
+}

@@ -1,0 +1,253 @@
+import Long from 'long';
+import type { Logger } from 'pino';
+import { Code, StatusError } from '../grpc/status-error';
+import { toRpcStatus } from '../grpc/rpc-status';
+import { protobuf, ProtobufPb, re, REv2, worker, WorkerPb } from '../proto';
+import { BuildQueue } from './build-queue';
+import { Execution, ExecutionRequest } from './execution';
+import { formatPlatform, PlatformProperty, unsatisfied, workerPlatform, WorkerPlatform } from './platform';
+
+export interface SchedulerOptions {
+  heartbeatIntervalMs: number;
+  /** A worker lost this many times while running one action fails it with UNAVAILABLE. */
+  maxWorkerLosses: number;
+  /** Completed operations stay visible to WaitExecution this long. */
+  retainCompletedMs: number;
+  /** Extra time beyond the action timeout before the scheduler gives up on a worker's answer. */
+  timeoutGraceMs: number;
+  now?: () => number;
+}
+
+/** Turns a worker's answer into the ExecuteResponse (and writes the AC by policy); injected from the composition root. */
+export type ResultSink = (execution: Execution, finished: WorkerPb.IExecutionFinished) => Promise<REv2.ExecuteResponse>;
+
+export interface WorkerChannel {
+  send(message: WorkerPb.ISchedulerMessage): void;
+}
+
+interface RegisteredWorker {
+  id: string;
+  name: string;
+  platform: WorkerPlatform;
+  slots: number;
+  running: Map<string, Execution>;
+  lastSeenMs: number;
+  channel: WorkerChannel;
+}
+
+/** Queue, merging of identical in-flight actions, dispatch to workers, timeouts and worker-loss recovery. */
+export class Scheduler {
+  private readonly queue = new BuildQueue();
+  private readonly inFlight = new Map<string, Execution>();
+  private readonly operations = new Map<string, Execution>();
+  private readonly workers = new Map<string, RegisteredWorker>();
+  private readonly deadlines = new Map<string, NodeJS.Timeout>();
+  private readonly watchdog: NodeJS.Timeout;
+  private readonly now: () => number;
+  private sequence = 0;
+  private workerCount = 0;
+
+  constructor(
+    private readonly options: SchedulerOptions,
+    private readonly sink: ResultSink,
+    private readonly logger: Logger,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.watchdog = setInterval(() => this.checkHeartbeats(), options.heartbeatIntervalMs);
+    this.watchdog.unref();
+  }
+
+  /** Queues an action, or joins the identical one already queued or running. */
+  submit(request: ExecutionRequest): Execution {
+    const key = `${request.instanceName}\n${request.actionDigest.key}`;
+    const existing = this.inFlight.get(key);
+    if (existing && !existing.done) return existing;
+    const e = new Execution(request, new Date(this.now()), this.sequence++);
+    this.operations.set(e.id, e);
+    const impossible = this.unsatisfiable(request.platform);
+    if (impossible) {
+      this.finishWithStatus(e, impossible);
+      return e;
+    }
+    this.inFlight.set(key, e);
+    this.queue.push(e);
+    this.logger.debug({ execution: e.id, action: request.actionDigest.toString(), mnemonic: request.mnemonic, queued: this.queue.length }, 'queued');
+    this.dispatch();
+    return e;
+  }
+
+  /** An operation by name (`operations/{id}` or the bare id), including recently completed ones. */
+  operation(name: string): Execution | undefined {
+    return this.operations.get(name.replace(/^operations\//, ''));
+  }
+
+  get queuedCount(): number {
+    return this.queue.length;
+  }
+
+  get workerNames(): string[] {
+    return [...this.workers.values()].map((w) => w.name);
+  }
+
+  registerWorker(reg: WorkerPb.IRegister, channel: WorkerChannel): string {
+    const id = `w${++this.workerCount}-${reg.workerName ?? ''}`;
+    const props = (reg.properties ?? []).map((p) => ({ name: p.name ?? '', value: p.value ?? '' }));
+    this.workers.set(id, { id, name: reg.workerName || id, platform: workerPlatform(props), slots: Math.max(1, reg.slots ?? 1), running: new Map(), lastSeenMs: this.now(), channel });
+    this.logger.info({ worker: id, slots: reg.slots, platform: formatPlatform(props) }, 'worker registered');
+    channel.send(worker.SchedulerMessage.create({ registered: { workerId: id, heartbeatInterval: durationOf(this.options.heartbeatIntervalMs) } }));
+    this.dispatch();
+    return id;
+  }
+
+  heartbeat(workerId: string): void {
+    const w = this.workers.get(workerId);
+    if (w) w.lastSeenMs = this.now();
+  }
+
+  started(workerId: string, executionId: string): void {
+    const w = this.workers.get(workerId);
+    const e = w?.running.get(executionId);
+    if (!w || !e) return;
+    w.lastSeenMs = this.now();
+    e.setStage('EXECUTING');
+  }
+
+  async finished(workerId: string, msg: WorkerPb.IExecutionFinished): Promise<void> {
+    const w = this.workers.get(workerId);
+    const e = w?.running.get(msg.executionId ?? '');
+    if (!w || !e) return; // Late answer for a requeued or cancelled action.
+    w.lastSeenMs = this.now();
+    w.running.delete(e.id);
+    this.clearDeadline(e);
+    try {
+      this.complete(e, await this.sink(e, msg));
+    } catch (err) {
+      this.finishWithStatus(e, new StatusError(Code.INTERNAL, `recording the result failed: ${(err as Error).message}`));
+    }
+    this.dispatch();
+  }
+
+  /** A worker's stream ended or it stopped heartbeating: requeue what it was running. */
+  workerLost(workerId: string, reason: string): void {
+    const w = this.workers.get(workerId);
+    if (!w) return;
+    this.workers.delete(workerId);
+    this.logger.warn({ worker: workerId, reason, running: w.running.size }, 'worker lost');
+    for (const e of w.running.values()) {
+      this.clearDeadline(e);
+      e.lostWorkers++;
+      e.workerId = undefined;
+      if (e.lostWorkers >= this.options.maxWorkerLosses) {
+        this.finishWithStatus(e, new StatusError(Code.UNAVAILABLE, `the worker running this action was lost ${e.lostWorkers} times (last: ${reason}); giving up`));
+      } else {
+        this.logger.info({ execution: e.id, attempt: e.lostWorkers + 1 }, 'requeueing after worker loss');
+        e.setStage('QUEUED');
+        this.queue.push(e);
+      }
+    }
+    this.dispatch();
+  }
+
+  close(): void {
+    clearInterval(this.watchdog);
+    for (const t of this.deadlines.values()) clearTimeout(t);
+  }
+
+  private dispatch(): void {
+    if (this.queue.length === 0) return;
+    const runningPerInvocation = this.countRunningPerInvocation();
+    for (const w of this.workers.values()) {
+      while (w.running.size < w.slots) {
+        const e = this.queue.take(w.platform, (inv) => runningPerInvocation.get(inv) ?? 0);
+        if (!e) break;
+        runningPerInvocation.set(e.request.invocationId, (runningPerInvocation.get(e.request.invocationId) ?? 0) + 1);
+        this.assign(w, e);
+      }
+      if (this.queue.length === 0) return;
+    }
+  }
+
+  private assign(w: RegisteredWorker, e: Execution): void {
+    w.running.set(e.id, e);
+    e.workerId = w.id;
+    const r = e.request;
+    this.logger.debug({ execution: e.id, worker: w.id, action: r.actionDigest.toString(), mnemonic: r.mnemonic }, 'assigned');
+    w.channel.send(
+      worker.SchedulerMessage.create({
+        assign: {
+          executionId: e.id,
+          instanceName: r.instanceName,
+          digestFunction: r.digestFunction.id,
+          actionDigest: r.actionDigest.toProto(),
+          action: r.action,
+          command: r.command,
+          timeout: durationOf(r.timeoutMs),
+          queuedTimestamp: timestampOf(e.queuedAt.getTime()),
+        },
+      }),
+    );
+    // Backstop: the worker enforces the timeout; this fires only if its answer never comes.
+    this.deadlines.set(
+      e.id,
+      setTimeout(() => {
+        this.deadlines.delete(e.id);
+        if (w.running.delete(e.id)) {
+          w.channel.send(worker.SchedulerMessage.create({ cancel: { executionId: e.id } }));
+          this.finishWithStatus(e, new StatusError(Code.DEADLINE_EXCEEDED, `no result from worker ${w.name} within the ${r.timeoutMs} ms timeout`));
+          this.dispatch();
+        }
+      }, r.timeoutMs + this.options.timeoutGraceMs).unref(),
+    );
+  }
+
+  private complete(e: Execution, response: REv2.ExecuteResponse): void {
+    this.inFlight.delete(`${e.request.instanceName}\n${e.request.actionDigest.key}`);
+    e.complete(response);
+    setTimeout(() => this.operations.delete(e.id), this.options.retainCompletedMs).unref();
+  }
+
+  private finishWithStatus(e: Execution, err: StatusError): void {
+    this.queue.remove(e);
+    this.complete(e, re.ExecuteResponse.create({ status: toRpcStatus(err) }));
+  }
+
+  private clearDeadline(e: Execution): void {
+    const t = this.deadlines.get(e.id);
+    if (t) clearTimeout(t);
+    this.deadlines.delete(e.id);
+  }
+
+  /** FAILED_PRECONDITION when workers are registered but none could ever run this platform. */
+  private unsatisfiable(required: PlatformProperty[]): StatusError | undefined {
+    if (this.workers.size === 0) return undefined; // Workers may still be starting.
+    let missing: PlatformProperty | undefined;
+    for (const w of this.workers.values()) {
+      const m = unsatisfied(w.platform, required);
+      if (!m) return undefined;
+      missing ??= m;
+    }
+    return new StatusError(
+      Code.FAILED_PRECONDITION,
+      `no registered worker offers platform property ${missing!.name}=${missing!.value} (required: ${formatPlatform(required)}; workers: ${[...this.workers.values()].map((w) => w.name).join(', ')})`,
+    );
+  }
+
+  private countRunningPerInvocation(): Map<string, number> {
+    const m = new Map<string, number>();
+    for (const w of this.workers.values()) for (const e of w.running.values()) m.set(e.request.invocationId, (m.get(e.request.invocationId) ?? 0) + 1);
+    return m;
+  }
+
+  private checkHeartbeats(): void {
+    const cutoff = this.now() - 3 * this.options.heartbeatIntervalMs;
+    for (const w of [...this.workers.values()]) if (w.lastSeenMs < cutoff) this.workerLost(w.id, 'missed 3 heartbeats');
+  }
+}
+
+export function durationOf(ms: number): ProtobufPb.IDuration {
+  return protobuf.Duration.create({ seconds: Long.fromNumber(Math.floor(ms / 1000)), nanos: Math.round((ms % 1000) * 1e6) });
+}
+
+export function timestampOf(ms: number): ProtobufPb.ITimestamp {
+  return protobuf.Timestamp.create({ seconds: Long.fromNumber(Math.floor(ms / 1000)), nanos: Math.round((ms % 1000) * 1e6) });
+}

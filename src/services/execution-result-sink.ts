@@ -1,0 +1,24 @@
+import type { Logger } from 'pino';
+import { Code } from '../grpc/status-error';
+import { re, REv2, WorkerPb } from '../proto';
+import { Execution } from '../scheduler/execution';
+import { ResultSink } from '../scheduler/scheduler';
+import { Instances } from './instance';
+
+/**
+ * Builds the ExecuteResponse from a worker's answer and caches it by policy: only a successful run
+ * (status OK, exit code 0) of an action without do_not_cache is written to the AC. Failures are returned, never cached.
+ */
+export function executionResultSink(instances: Instances, logger: Logger): ResultSink {
+  return async (e: Execution, finished: WorkerPb.IExecutionFinished): Promise<REv2.ExecuteResponse> => {
+    const status = finished.status ?? { code: Code.OK };
+    const result = finished.result ?? undefined;
+    const ok = (status.code ?? 0) === Code.OK;
+    const log = logger.child({ execution: e.id, action: e.request.actionDigest.toString(), mnemonic: e.request.mnemonic });
+    if (ok && result && (result.exitCode ?? 0) === 0 && !e.request.action.doNotCache) {
+      await instances.get(e.request.instanceName).ac.put(e.request.actionDigest, result);
+    }
+    log.info({ code: Code[status.code ?? 0], exitCode: result?.exitCode, worker: result?.executionMetadata?.worker }, 'action completed');
+    return re.ExecuteResponse.create({ result: result ?? undefined, status, cachedResult: false });
+  };
+}

@@ -1,0 +1,147 @@
+import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { readBlob } from '../blobstore/blob-io';
+import { Digest } from '../digest/digest';
+import { serverStreaming, writeMessage } from '../grpc/handlers';
+import { Code, StatusError } from '../grpc/status-error';
+import { toRpcStatus } from '../grpc/rpc-status';
+import { longrunning, LongrunningPb, packAny, re, REv2 } from '../proto';
+import { Execution, Stage } from '../scheduler/execution';
+import { requiredPlatform } from '../scheduler/platform';
+import { Scheduler } from '../scheduler/scheduler';
+import { inlineOutputs } from './inline-outputs';
+import { Instance, Instances } from './instance';
+import { findMissingInputs, missingBlobsError } from './missing-inputs';
+import { requestMetadata } from './request-metadata';
+
+export interface ExecutionServiceOptions {
+  defaultTimeoutMs: number;
+  maxTimeoutMs: number;
+  maxInlineBytes: number;
+  /** Re-send the current state this often so idle streams are not cut by proxies. */
+  keepaliveMs?: number;
+}
+
+type OpStream = ServerWritableStream<unknown, LongrunningPb.Operation>;
+
+export function executionService(instances: Instances, scheduler: Scheduler, options: ExecutionServiceOptions, logger: Logger): UntypedServiceImplementation {
+  // Sends the current state, then every stage change (or the same state again as a keepalive), until done.
+  const stream = async (call: OpStream, e: Execution, inline: REv2.ExecuteRequest | undefined, inst: Instance) => {
+    await writeMessage(call, await operationOf(e, inst, inline));
+    while (!e.done && !call.cancelled) {
+      await nextChange(e, call, options.keepaliveMs ?? 30_000);
+      if (!call.cancelled) await writeMessage(call, await operationOf(e, inst, inline));
+    }
+  };
+
+  return {
+    execute: serverStreaming(logger, 'Execute', async (req: REv2.ExecuteRequest, call: OpStream) => {
+      const inst = instances.get(req.instanceName, req.digestFunction);
+      const actionDigest = instances.digest(inst, req.actionDigest, 'action_digest');
+      const meta = requestMetadata(call.metadata);
+      const log = logger.child({ action: actionDigest.toString(), mnemonic: meta?.actionMnemonic || undefined });
+
+      const action = await loadProto(inst, actionDigest, re.Action, 'Action');
+      const commandDigest = instances.digest(inst, action.commandDigest, 'action.command_digest');
+      const inputRoot = instances.digest(inst, action.inputRootDigest, 'action.input_root_digest');
+      const timeoutMs = resolveTimeout(action, options);
+
+      if (!req.skipCacheLookup && !action.doNotCache) {
+        const cached = await inst.ac.get(actionDigest);
+        if (cached) {
+          log.debug('served from the action cache');
+          const response = re.ExecuteResponse.create({ result: await inlineOutputs(inst.cas, inst.digestFunction, cached, req, options.maxInlineBytes), cachedResult: true, status: { code: 0 } });
+          await writeMessage(call, completedOperation(`operations/cached-${actionDigest.hash}`, actionDigest, response));
+          return;
+        }
+      }
+      const command = await loadProto(inst, commandDigest, re.Command, 'Command');
+      const missing = await findMissingInputs(inst.cas, inputRoot);
+      if (missing.length > 0) {
+        log.info({ missing: missing.length }, 'inputs missing');
+        const response = re.ExecuteResponse.create({ status: toRpcStatus(missingBlobsError(missing, 'input blob(s)')) });
+        await writeMessage(call, completedOperation(`operations/missing-${actionDigest.hash}`, actionDigest, response));
+        return;
+      }
+      const execution = scheduler.submit({
+        instanceName: inst.name,
+        digestFunction: inst.digestFunction,
+        actionDigest,
+        action,
+        command,
+        platform: requiredPlatform(action, command),
+        priority: req.executionPolicy?.priority ?? 0,
+        invocationId: meta?.toolInvocationId ?? '',
+        timeoutMs,
+        mnemonic: meta?.actionMnemonic || undefined,
+      });
+      await stream(call, execution, req, inst);
+    }),
+
+    waitExecution: serverStreaming(logger, 'WaitExecution', async (req: REv2.WaitExecutionRequest, call: OpStream) => {
+      const e = scheduler.operation(req.name);
+      if (!e) throw new StatusError(Code.NOT_FOUND, `operation "${req.name}" is unknown or expired; call Execute again`);
+      await stream(call, e, undefined, instances.get(e.request.instanceName));
+    }),
+  };
+}
+
+function nextChange(e: Execution, call: OpStream, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const stage = e.stage;
+    const done = () => {
+      clearTimeout(timer);
+      unsubscribe();
+      call.off('cancelled', done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    const unsubscribe = e.subscribe((ex) => {
+      if (ex.stage !== stage || ex.done) done();
+    });
+    call.on('cancelled', done);
+    if (e.done) done();
+  });
+}
+
+async function loadProto<T>(inst: Instance, digest: Digest, type: { decode(b: Uint8Array): T }, what: string): Promise<T> {
+  let bytes: Buffer;
+  try {
+    bytes = await readBlob(inst.cas, digest);
+  } catch (err) {
+    if (err instanceof StatusError && err.code === Code.NOT_FOUND) throw missingBlobsError([digest], `${what} blob`);
+    throw err;
+  }
+  try {
+    return type.decode(bytes);
+  } catch (err) {
+    throw new StatusError(Code.INVALID_ARGUMENT, `${what} ${digest} is not a valid ${what} message: ${(err as Error).message}`);
+  }
+}
+
+function resolveTimeout(action: REv2.Action, o: ExecutionServiceOptions): number {
+  const t = action.timeout;
+  if (!t || (Number(t.seconds ?? 0) === 0 && !t.nanos)) return o.defaultTimeoutMs;
+  const ms = Number(t.seconds ?? 0) * 1000 + Math.floor((t.nanos ?? 0) / 1e6);
+  if (ms <= 0) throw new StatusError(Code.INVALID_ARGUMENT, `action timeout must be positive`);
+  if (ms > o.maxTimeoutMs) throw new StatusError(Code.INVALID_ARGUMENT, `action timeout ${ms / 1000}s exceeds this server's maximum of ${o.maxTimeoutMs / 1000}s`);
+  return ms;
+}
+
+const STAGE: Record<Stage, number> = { QUEUED: re.ExecutionStage.Value.QUEUED, EXECUTING: re.ExecutionStage.Value.EXECUTING, COMPLETED: re.ExecutionStage.Value.COMPLETED };
+
+async function operationOf(e: Execution, inst: Instance, inline: REv2.ExecuteRequest | undefined): Promise<LongrunningPb.Operation> {
+  const metadata = packAny(re.ExecuteOperationMetadata, re.ExecuteOperationMetadata.create({ stage: STAGE[e.stage], actionDigest: e.request.actionDigest.toProto(), digestFunction: inst.digestFunction.id }));
+  if (!e.done || !e.response) return longrunning.Operation.create({ name: e.operationName, metadata, done: false });
+  let response = e.response;
+  if (inline && response.result && (inline.inlineStdout || inline.inlineStderr || inline.inlineOutputFiles.length)) {
+    const result = await inlineOutputs(inst.cas, inst.digestFunction, response.result as REv2.ActionResult, inline, 1024 * 1024).catch(() => response.result as REv2.ActionResult);
+    response = re.ExecuteResponse.create({ ...response, result });
+  }
+  return longrunning.Operation.create({ name: e.operationName, metadata, done: true, response: packAny(re.ExecuteResponse, response) });
+}
+
+function completedOperation(name: string, actionDigest: Digest, response: REv2.ExecuteResponse): LongrunningPb.Operation {
+  const metadata = packAny(re.ExecuteOperationMetadata, re.ExecuteOperationMetadata.create({ stage: re.ExecutionStage.Value.COMPLETED, actionDigest: actionDigest.toProto() }));
+  return longrunning.Operation.create({ name, metadata, done: true, response: packAny(re.ExecuteResponse, response) });
+}

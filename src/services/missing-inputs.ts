@@ -1,0 +1,47 @@
+import { BlobStore } from '../blobstore/blob-store';
+import { readBlob } from '../blobstore/blob-io';
+import { Digest } from '../digest/digest';
+import { Code, StatusError } from '../grpc/status-error';
+import { packAny, re, rpc } from '../proto';
+
+/** FAILED_PRECONDITION with a PreconditionFailure listing every missing blob, the form Bazel and Buck2 act on. */
+export function missingBlobsError(missing: Digest[], what: string): StatusError {
+  const violations = missing.map((d) => ({ type: 'MISSING', subject: `blobs/${d.hash}/${d.size}` }));
+  const shown = missing.slice(0, 5).map(String).join(', ');
+  return new StatusError(Code.FAILED_PRECONDITION, `${missing.length} ${what} missing from the CAS: ${shown}${missing.length > 5 ? ', …' : ''}`, [
+    packAny(rpc.PreconditionFailure, rpc.PreconditionFailure.create({ violations })),
+  ]);
+}
+
+/** Walks the input root and returns every directory or file blob that is not in the CAS. */
+export async function findMissingInputs(cas: BlobStore, root: Digest): Promise<Digest[]> {
+  const missing: Digest[] = [];
+  const files = new Map<string, Digest>();
+  const seen = new Set<string>();
+  let level: Digest[] = [root];
+  while (level.length > 0) {
+    const next: Digest[] = [];
+    const absent = new Set((await cas.findMissing(level)).map((d) => d.key));
+    for (const d of level) {
+      if (absent.has(d.key)) {
+        missing.push(d);
+        continue;
+      }
+      const dir = re.Directory.decode(await readBlob(cas, d));
+      for (const f of dir.files) {
+        const fd = Digest.fromProto(f.digest, root.fn, `file ${f.name} in directory ${d}`);
+        files.set(fd.key, fd);
+      }
+      for (const c of dir.directories) {
+        const cd = Digest.fromProto(c.digest, root.fn, `directory ${c.name} in directory ${d}`);
+        if (!seen.has(cd.key)) {
+          seen.add(cd.key);
+          next.push(cd);
+        }
+      }
+    }
+    level = next;
+  }
+  missing.push(...(await cas.findMissing([...files.values()])));
+  return missing;
+}
