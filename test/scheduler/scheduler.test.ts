@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { Digest } from '../../src/digest/digest';
+import { SHA256 } from '../../src/digest/digest-function';
+import { Code } from '../../src/grpc/status-error';
+import { silentLogger } from '../../src/logging/logger';
+import { re, REv2, WorkerPb } from '../../src/proto';
+import { ExecutionRequest } from '../../src/scheduler/execution';
+import { Scheduler } from '../../src/scheduler/scheduler';
+
+function request(name: string, over: Partial<ExecutionRequest> = {}): ExecutionRequest {
+  return {
+    instanceName: '',
+    digestFunction: SHA256,
+    actionDigest: Digest.compute(Buffer.from(name), SHA256),
+    action: re.Action.create({}),
+    command: re.Command.create({ arguments: [name] }),
+    platform: [],
+    priority: 0,
+    invocationId: 'inv',
+    timeoutMs: 60_000,
+    ...over,
+  };
+}
+
+class FakeWorker {
+  readonly messages: WorkerPb.ISchedulerMessage[] = [];
+  send = (m: WorkerPb.ISchedulerMessage) => void this.messages.push(m);
+  get assigned(): string[] {
+    return this.messages.filter((m) => m.assign).map((m) => (m.assign!.command!.arguments ?? [])[0]);
+  }
+  executionId(name: string): string {
+    return this.messages.find((m) => m.assign?.command?.arguments?.[0] === name)!.assign!.executionId!;
+  }
+}
+
+const sink = async (_e: unknown, f: WorkerPb.IExecutionFinished) => re.ExecuteResponse.create({ status: f.status ?? { code: 0 }, result: f.result ?? undefined });
+const schedulers: Scheduler[] = [];
+function newScheduler(): Scheduler {
+  const s = new Scheduler({ heartbeatIntervalMs: 60_000, maxWorkerLosses: 3, retainCompletedMs: 60_000, timeoutGraceMs: 10 }, sink, silentLogger());
+  schedulers.push(s);
+  return s;
+}
+after(() => schedulers.forEach((s) => s.close()));
+
+describe('Scheduler', () => {
+  it('merges identical in-flight actions into one execution that every caller shares', () => {
+    const s = newScheduler();
+    const a = s.submit(request('same'));
+    const b = s.submit(request('same'));
+    assert.equal(a, b);
+    assert.equal(s.queuedCount, 1);
+  });
+
+  it('sends the assignment to a registered worker and reports stages QUEUED → EXECUTING → COMPLETED', async () => {
+    const s = newScheduler();
+    const e = s.submit(request('one'));
+    const stages: string[] = [e.stage];
+    e.subscribe((x) => stages.push(x.stage));
+    const w = new FakeWorker();
+    const id = s.registerWorker({ workerName: 'w', slots: 1 }, w);
+    assert.ok(w.messages[0].registered, 'registration is acknowledged first');
+    assert.deepEqual(w.assigned, ['one']);
+    s.started(id, e.id);
+    await s.finished(id, { executionId: e.id, status: { code: 0 }, result: { exitCode: 0 } });
+    assert.deepEqual(stages, ['QUEUED', 'EXECUTING', 'COMPLETED']);
+    assert.equal(e.response?.result?.exitCode, 0);
+  });
+
+  it('runs lower priority values first, then the invocation with fewer running actions, then arrival order', () => {
+    const s = newScheduler();
+    s.submit(request('a1', { invocationId: 'A' }));
+    s.submit(request('a2', { invocationId: 'A' }));
+    s.submit(request('b1', { invocationId: 'B' }));
+    s.submit(request('urgent', { invocationId: 'A', priority: -5 }));
+    const w = new FakeWorker();
+    s.registerWorker({ workerName: 'w', slots: 3 }, w);
+    // urgent first; then A has one running, so B's action goes before a1.
+    assert.deepEqual(w.assigned, ['urgent', 'b1', 'a1']);
+  });
+
+  it('dispatches only to workers whose platform satisfies the action', () => {
+    const s = newScheduler();
+    const gpuWorker = new FakeWorker();
+    const plainWorker = new FakeWorker();
+    s.registerWorker({ workerName: 'plain', slots: 1, properties: [{ name: 'OSFamily', value: 'Linux' }] }, plainWorker);
+    s.registerWorker({ workerName: 'gpu', slots: 1, properties: [{ name: 'OSFamily', value: 'Linux' }, { name: 'gpu', value: '1' }] }, gpuWorker);
+    s.submit(request('needs-gpu', { platform: [{ name: 'gpu', value: '1' }] }));
+    assert.deepEqual(plainWorker.assigned, []);
+    assert.deepEqual(gpuWorker.assigned, ['needs-gpu']);
+  });
+
+  it('fails an action no registered worker could ever run with FAILED_PRECONDITION naming the property', () => {
+    const s = newScheduler();
+    s.registerWorker({ workerName: 'w', slots: 1, properties: [{ name: 'OSFamily', value: 'Linux' }] }, new FakeWorker());
+    const e = s.submit(request('windows', { platform: [{ name: 'OSFamily', value: 'Windows' }] }));
+    assert.equal(e.done, true);
+    assert.equal(e.response?.status?.code, Code.FAILED_PRECONDITION);
+    assert.match(e.response!.status!.message!, /OSFamily=Windows/);
+  });
+
+  it('requeues the actions of a lost worker and gives up with UNAVAILABLE after three losses', () => {
+    const s = newScheduler();
+    const e = s.submit(request('flaky'));
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const w = new FakeWorker();
+      const id = s.registerWorker({ workerName: `w${attempt}`, slots: 1 }, w);
+      assert.deepEqual(w.assigned, ['flaky'], `attempt ${attempt} is dispatched`);
+      s.workerLost(id, 'killed');
+    }
+    assert.equal(e.done, true);
+    assert.equal(e.response?.status?.code, Code.UNAVAILABLE);
+  });
+
+  it('completes with DEADLINE_EXCEEDED and cancels on the worker when no answer comes within the timeout', async () => {
+    const s = newScheduler();
+    const w = new FakeWorker();
+    s.registerWorker({ workerName: 'w', slots: 1 }, w);
+    const e = s.submit(request('hangs', { timeoutMs: 20 }));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(e.response?.status?.code, Code.DEADLINE_EXCEEDED);
+    assert.ok(w.messages.some((m) => m.cancel?.executionId === e.id));
+  });
+
+  it('keeps completed operations visible by name for WaitExecution', async () => {
+    const s = newScheduler();
+    const w = new FakeWorker();
+    const id = s.registerWorker({ workerName: 'w', slots: 1 }, w);
+    const e = s.submit(request('x'));
+    await s.finished(id, { executionId: e.id, status: { code: 0 }, result: { exitCode: 3 } as REv2.IActionResult });
+    assert.equal(s.operation(e.operationName), e);
+    assert.equal(s.operation('operations/nope'), undefined);
+  });
+});
