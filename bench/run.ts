@@ -1,0 +1,14 @@
+import { cacheBench } from './cache.bench';
+import { codecBench } from './codec.bench';
+
+/** `npm run bench`: every benchmark in one run on this machine, so ratios compare like with like. */
+async function main(): Promise<void> {
+  console.log(`node ${process.version}, ${require('node:os').cpus().length} cores`);
+  await codecBench();
+  await cacheBench();
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
