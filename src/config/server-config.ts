@@ -39,7 +39,8 @@ export function defaultConfig(dataDir: string): ServerConfig {
   const data = path.resolve(dataDir);
   return {
     listen: '127.0.0.1:8980',
-    maxBatchTotalSizeBytes: 4 * 1024 * 1024,
+    // Just under 4 MiB so a full BatchReadBlobs response fits a client's default 4 MiB receive limit.
+    maxBatchTotalSizeBytes: 4 * 1024 * 1024 - 64 * 1024,
     acUpdateEnabled: true,
     maxInlineBytes: 1024 * 1024,
     uploadIdleMs: 10 * 60 * 1000,

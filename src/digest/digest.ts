@@ -60,7 +60,15 @@ export class Digest {
 }
 
 function toSafeSize(size: number | Long | string, what: string): number {
-  const long = typeof size === 'number' ? Long.fromNumber(size) : typeof size === 'string' ? Long.fromString(size) : Long.fromValue(size);
+  // Long.fromString wraps around silently ("18446744073709551617" would become 1), so strings are checked as BigInts.
+  if (typeof size === 'string') {
+    if (!/^-?[0-9]+$/.test(size)) throw invalidArgument(`${what}: size_bytes "${truncate(size)}" is not a decimal integer`);
+    const n = BigInt(size);
+    if (n < 0n) throw invalidArgument(`${what}: size_bytes ${n} is negative`);
+    if (n > BigInt(Number.MAX_SAFE_INTEGER)) throw invalidArgument(`${what}: size_bytes ${truncate(size)} is too large`);
+    return Number(n);
+  }
+  const long = typeof size === 'number' ? Long.fromNumber(size) : Long.fromValue(size);
   if (long.isNegative()) throw invalidArgument(`${what}: size_bytes ${long.toString()} is negative`);
   if (long.greaterThan(Long.fromNumber(Number.MAX_SAFE_INTEGER))) throw invalidArgument(`${what}: size_bytes ${long.toString()} is too large`);
   return long.toNumber();

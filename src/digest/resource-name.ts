@@ -18,18 +18,20 @@ export function parseReadResourceName(name: string): ResourceName {
   const parts = split(name);
   const i = parts.findIndex((p) => p === 'blobs' || p === 'compressed-blobs');
   if (i < 0) throw malformed(name, 'expected "{instance}/blobs/{hash}/{size}"');
-  return parseBlobPart(name, parts, i, parts.slice(0, i));
+  const { rest, ...parsed } = parseBlobPart(name, parts, i, parts.slice(0, i));
+  if (rest.length > 0) throw malformed(name, `unexpected "${rest.join('/')}" after the size (only upload names may carry metadata)`);
+  return parsed;
 }
 
 export function parseWriteResourceName(name: string): ResourceName & { uploadId: string } {
   const parts = split(name);
   const i = parts.indexOf('uploads');
   if (i < 0 || parts.length < i + 2) throw malformed(name, 'expected "{instance}/uploads/{uuid}/blobs/{hash}/{size}"');
-  const parsed = parseBlobPart(name, parts, i + 2, parts.slice(0, i));
+  const { rest: _metadata, ...parsed } = parseBlobPart(name, parts, i + 2, parts.slice(0, i));
   return { ...parsed, uploadId: parts[i + 1] };
 }
 
-function parseBlobPart(name: string, parts: string[], i: number, instanceParts: string[]): ResourceName {
+function parseBlobPart(name: string, parts: string[], i: number, instanceParts: string[]): ResourceName & { rest: string[] } {
   for (const p of instanceParts) if (KEYWORDS.has(p)) throw malformed(name, `instance name segment "${p}" is a reserved word`);
   let j = i + 1;
   let compressor: string | undefined;
@@ -41,7 +43,7 @@ function parseBlobPart(name: string, parts: string[], i: number, instanceParts: 
   const size = parts[j + 1];
   if (hash === undefined || size === undefined) throw malformed(name, 'missing hash or size');
   if (!/^[0-9]+$/.test(size)) throw malformed(name, `size "${size}" is not a non-negative decimal integer`);
-  return { instance: instanceParts.join('/'), compressor, digestFunction, hash, size };
+  return { instance: instanceParts.join('/'), compressor, digestFunction, hash, size, rest: parts.slice(j + 2) };
 }
 
 function split(name: string): string[] {

@@ -11,8 +11,9 @@ export interface TreePage {
 }
 
 /**
- * Breadth-first walk of a Directory tree, each distinct directory once, in pages. A page token is the number of
- * directories already returned; resuming re-walks up to that point, which keeps tokens small and the server stateless.
+ * Breadth-first walk of a Directory tree, each distinct directory once, in pages. A page token is the walk position
+ * to resume at; resuming re-walks up to that point, which keeps tokens small and the server stateless. As the spec
+ * asks, a missing root is NOT_FOUND while a missing subdirectory is omitted (with everything below it).
  */
 export async function* walkTree(cas: BlobStore, root: Digest, pageSize: number, pageToken: string): AsyncGenerator<TreePage> {
   let skip = 0;
@@ -23,16 +24,24 @@ export async function* walkTree(cas: BlobStore, root: Digest, pageSize: number, 
   }
   const seen = new Set<string>([root.key]);
   const queue: Digest[] = [root];
-  let emitted = 0;
   let page: REv2.Directory[] = [];
   for (let i = 0; i < queue.length; i++) {
     const d = queue[i];
+    let bytes: Buffer;
+    try {
+      bytes = await readBlob(cas, d);
+    } catch (err) {
+      if (err instanceof StatusError && err.code === Code.NOT_FOUND) {
+        if (i === 0) throw new StatusError(Code.NOT_FOUND, `root directory ${root} of the tree not found`);
+        continue;
+      }
+      throw wrap(err, `directory ${d} of tree ${root}`);
+    }
     let dir: REv2.Directory;
     try {
-      dir = re.Directory.decode(await readBlob(cas, d));
+      dir = re.Directory.decode(bytes);
     } catch (err) {
-      if (err instanceof StatusError && err.code === Code.NOT_FOUND) throw new StatusError(Code.NOT_FOUND, `directory ${d} of tree ${root} not found`);
-      throw wrap(err, `directory ${d} of tree ${root}`);
+      throw new StatusError(Code.INVALID_ARGUMENT, `directory ${d} of tree ${root} is not a Directory message: ${(err as Error).message}`);
     }
     for (const [j, child] of dir.directories.entries()) {
       const cd = Digest.fromProto(child.digest, root.fn, `directory ${d}: directories[${j}].digest`);
@@ -43,9 +52,8 @@ export async function* walkTree(cas: BlobStore, root: Digest, pageSize: number, 
     }
     if (i < skip) continue;
     page.push(dir);
-    emitted++;
     if (page.length === pageSize && i + 1 < queue.length) {
-      yield { directories: page, nextPageToken: Buffer.from(`o${skip + emitted}`).toString('base64url') };
+      yield { directories: page, nextPageToken: Buffer.from(`o${i + 1}`).toString('base64url') };
       page = [];
     }
   }
