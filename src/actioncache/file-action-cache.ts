@@ -36,13 +36,19 @@ export class FileActionCache implements ActionCache {
     const tmp = path.join(this.root, 'tmp', `${actionDigest.hash}-${randomBytes(6).toString('hex')}`);
     const fh = await fsp.open(tmp, 'wx');
     try {
-      await fh.writeFile(bytes);
-      await fh.sync();
-    } finally {
-      await fh.close();
+      try {
+        await fh.writeFile(bytes);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await fsp.mkdir(path.dirname(dest), { recursive: true });
+      await fsp.rename(tmp, dest);
+    } catch (err) {
+      // A failed write (e.g. ENOSPC) must not leave temp files behind until the next restart.
+      await fsp.unlink(tmp).catch(() => undefined);
+      throw err;
     }
-    await fsp.mkdir(path.dirname(dest), { recursive: true });
-    await fsp.rename(tmp, dest);
   }
 
   private entryPath(d: Digest): string {

@@ -18,7 +18,9 @@ export class ExistenceCachingBlobStore implements BlobStore {
     options: ExistenceCacheOptions,
     now: () => number = Date.now,
   ) {
-    this.present = new LRUCache({ max: options.maxEntries, ttl: options.ttlMs, perf: { now } });
+    if (!(options.ttlMs >= 1)) throw new Error(`existence cache ttl must be at least 1 ms (lru-cache treats 0 as "forever"), got ${options.ttlMs}`);
+    // ttlResolution 0: lru-cache otherwise reuses one clock reading for 1 ms of real time, which hides fake-clock steps.
+    this.present = new LRUCache({ max: options.maxEntries, ttl: options.ttlMs, ttlResolution: 0, perf: { now } });
   }
 
   async findMissing(digests: Digest[]): Promise<Digest[]> {

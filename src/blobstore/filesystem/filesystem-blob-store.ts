@@ -34,6 +34,8 @@ export class FilesystemBlobStore implements BlobStore {
   private readonly tmpDir: string;
   private readonly touchIntervalMs: number;
   private readonly now: () => number;
+  /** Unlinks of evicted blobs still in flight; a re-upload of the same blob waits for them so its file is not deleted. */
+  private readonly pendingUnlinks = new Map<string, Promise<void>>();
 
   private constructor(private readonly options: FilesystemBlobStoreOptions) {
     this.tmpDir = path.join(options.path, 'tmp');
@@ -43,7 +45,7 @@ export class FilesystemBlobStore implements BlobStore {
       maxSize: options.maxBytes,
       sizeCalculation: (e) => Math.max(1, e.size),
       dispose: (_e, key, reason) => {
-        if (reason === 'evict') void fsp.unlink(this.blobPath(key)).catch(() => undefined);
+        if (reason === 'evict') this.unlinkEvicted(key);
       },
     });
   }
@@ -111,13 +113,20 @@ export class FilesystemBlobStore implements BlobStore {
       write: async (chunk) => {
         if (state !== 'open') throw new StatusError(Code.FAILED_PRECONDITION, `upload of ${digest} is already finished`);
         if (size + chunk.byteLength > digest.size) throw sizeMismatch(digest, size + chunk.byteLength);
-        await fh.write(chunk);
+        // FileHandle.write may write less than asked (it does not loop like writeFile); a short write would corrupt the blob.
+        for (let off = 0; off < chunk.byteLength; ) {
+          const { bytesWritten } = await fh.write(chunk, off, chunk.byteLength - off);
+          off += bytesWritten;
+        }
         hash.update(chunk);
         size += chunk.byteLength;
       },
       commit: async () => {
         if (state !== 'open') throw new StatusError(Code.FAILED_PRECONDITION, `upload of ${digest} is already finished`);
-        if (size !== digest.size) throw sizeMismatch(digest, size);
+        if (size !== digest.size) {
+          await finish();
+          throw sizeMismatch(digest, size);
+        }
         const actual = hash.digest('hex');
         if (actual !== digest.hash) {
           await finish();
@@ -129,6 +138,9 @@ export class FilesystemBlobStore implements BlobStore {
           await fh.close();
           const dest = this.blobPath(digest.key);
           await fsp.mkdir(path.dirname(dest), { recursive: true });
+          // If this blob was evicted a moment ago, its unlink may still be queued: let it finish before the rename,
+          // or it would delete the file we are about to publish while the index says it is present.
+          for (let p = this.pendingUnlinks.get(digest.key); p; p = this.pendingUnlinks.get(digest.key)) await p;
           await fsp.rename(tmp, dest);
         } catch (err) {
           await fh.close().catch(() => undefined);
@@ -152,6 +164,16 @@ export class FilesystemBlobStore implements BlobStore {
       void fsp.utimes(this.blobPath(key), t, t).catch(() => undefined);
     }
     return true;
+  }
+
+  private unlinkEvicted(key: string): void {
+    const p: Promise<void> = fsp
+      .unlink(this.blobPath(key))
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.pendingUnlinks.get(key) === p) this.pendingUnlinks.delete(key);
+      });
+    this.pendingUnlinks.set(key, p);
   }
 
   private blobPath(key: string): string {

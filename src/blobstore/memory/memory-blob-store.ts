@@ -30,20 +30,31 @@ export class MemoryBlobStore implements BlobStore {
     }
     const chunks: Buffer[] = [];
     let size = 0;
+    // After commit or abort the writer is finished: a late commit must not store the (cleared) buffer under the digest.
+    let state: 'open' | 'done' = 'open';
     const blobs = this.blobs;
+    const finished = () => new StatusError(Code.FAILED_PRECONDITION, `upload of ${digest} is already finished`);
     return {
       get committedSize() {
         return size;
       },
       async write(chunk) {
+        if (state !== 'open') throw finished();
+        // Refuse bytes beyond the digest's size before buffering them, so a lying client cannot fill memory.
+        if (size + chunk.byteLength > digest.size) throw sizeMismatch(digest, size + chunk.byteLength);
         chunks.push(Buffer.from(chunk));
         size += chunk.byteLength;
       },
       async commit() {
-        if (size !== digest.size) throw sizeMismatch(digest, size);
-        if (!digest.isEmpty) blobs.set(digest.key, Buffer.concat(chunks, size));
+        if (state !== 'open') throw finished();
+        state = 'done';
+        const data = size === digest.size ? Buffer.concat(chunks, size) : undefined;
+        chunks.length = 0;
+        if (!data) throw sizeMismatch(digest, size);
+        if (!digest.isEmpty) blobs.set(digest.key, data);
       },
       async abort() {
+        state = 'done';
         chunks.length = 0;
       },
     };

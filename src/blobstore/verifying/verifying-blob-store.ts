@@ -30,7 +30,10 @@ export class VerifyingBlobStore implements BlobStore {
         size += chunk.byteLength;
       },
       async commit() {
-        if (size !== digest.size) throw sizeMismatch(digest, size);
+        if (size !== digest.size) {
+          await inner.abort();
+          throw sizeMismatch(digest, size);
+        }
         const actual = hash.digest('hex');
         if (actual !== digest.hash) {
           await inner.abort();

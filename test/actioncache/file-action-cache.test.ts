@@ -1,0 +1,63 @@
+import * as assert from 'node:assert/strict';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { FileActionCache } from '../../src/actioncache/file-action-cache';
+import { re } from '../../src/proto';
+import { blob, tempDir } from '../blobstore/blob-store-fixtures';
+
+const result = (exitCode: number, outputPath: string) =>
+  re.ActionResult.create({ exitCode, outputFiles: [{ path: outputPath, digest: blob(outputPath).digest.toProto(), isExecutable: true }] });
+
+describe('FileActionCache', () => {
+  const dirs: string[] = [];
+  after(async () => {
+    for (const d of dirs) await fsp.rm(d, { recursive: true, force: true });
+  });
+  const newRoot = async () => {
+    const d = await tempDir('file-ac');
+    dirs.push(d);
+    return d;
+  };
+
+  it('returns undefined for an unknown action and the stored result after a put', async () => {
+    const ac = await FileActionCache.open(await newRoot());
+    const action = blob('action 1').digest;
+    assert.equal(await ac.get(action), undefined);
+    await ac.put(action, result(3, 'out/a'));
+    const got = await ac.get(action);
+    assert.equal(got?.exitCode, 3);
+    assert.equal(got?.outputFiles[0].path, 'out/a');
+    assert.equal(got?.outputFiles[0].isExecutable, true);
+    assert.equal(got?.outputFiles[0].digest?.hash, blob('out/a').digest.hash);
+  });
+
+  it('replaces an entry on a second put', async () => {
+    const ac = await FileActionCache.open(await newRoot());
+    const action = blob('action 2').digest;
+    await ac.put(action, result(1, 'first'));
+    await ac.put(action, result(0, 'second'));
+    assert.equal((await ac.get(action))?.outputFiles[0].path, 'second');
+  });
+
+  it('keeps entries across a reopen and wipes temp files a crash left behind', async () => {
+    const root = await newRoot();
+    const first = await FileActionCache.open(root);
+    const actions = ['a', 'b', 'c'].map((s) => blob(`action ${s}`).digest);
+    for (const [i, a] of actions.entries()) await first.put(a, result(i, `out/${i}`));
+    await fsp.writeFile(path.join(root, 'tmp', 'half-written'), 'x');
+
+    const second = await FileActionCache.open(root);
+    for (const [i, a] of actions.entries()) assert.equal((await second.get(a))?.outputFiles[0].path, `out/${i}`);
+    assert.deepEqual(await fsp.readdir(path.join(root, 'tmp')), []);
+  });
+
+  it('treats an unreadable entry as a miss', async () => {
+    const root = await newRoot();
+    const ac = await FileActionCache.open(root);
+    const action = blob('action corrupt').digest;
+    await ac.put(action, result(0, 'x'));
+    await fsp.writeFile(path.join(root, action.hash.slice(0, 2), action.key), Buffer.from([0xff, 0xff, 0xff]));
+    assert.equal(await ac.get(action), undefined);
+  });
+});
