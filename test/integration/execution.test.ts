@@ -84,6 +84,7 @@ describe('Execution service with real worker processes', () => {
   it('lets WaitExecution re-attach to a running operation, and answers NOT_FOUND for an unknown one', async () => {
     const digest = await f.action({ args: sh('sleep 1; echo w > w.txt'), outputPaths: ['w.txt'], salt: 'wait' });
     const stream = f.execute({ actionDigest: digest });
+    stream.on('error', () => undefined); // the CANCELLED we cause below
     const first = await new Promise<string>((resolve) => stream.once('data', (op) => resolve(op.name)));
     stream.cancel();
     const ops = await operations(f.waitExecution(first));
@@ -155,13 +156,16 @@ describe('Execution service with real worker processes', () => {
   });
 
   it('passes exactly the given environment and runs in working_directory', async () => {
-    const digest = await f.action({ args: sh('env | sort > ../env.txt; pwd > ../pwd.txt'), env: { FOO: 'bar' }, workingDirectory: 'wd', inputRoot: { directories: [] }, outputPaths: ['env.txt', 'pwd.txt'], salt: 'env' });
+    const digest = await f.action({ args: sh('env | sort > env.txt; pwd > pwd.txt'), env: { FOO: 'bar' }, workingDirectory: 'wd', outputPaths: ['env.txt', 'pwd.txt'], salt: 'env' });
     const res = responseOf((await operations(f.execute({ actionDigest: digest, inlineOutputFiles: ['env.txt', 'pwd.txt'] }))).at(-1)!);
     assert.equal(res.result?.exitCode, 0, res.result?.stderrRaw?.toString());
     const env = res.result!.outputFiles!.find((o) => o.path === 'env.txt')!;
     const [envBlob] = (await f.clients.cas.batchReadBlobs({ digests: [env.digest!] })).responses;
     const vars = envBlob.data!.toString().trim().split('\n').filter((l) => !/^(PWD|SHLVL|_)=/.test(l));
     assert.deepEqual(vars, ['FOO=bar', 'PATH=/usr/local/bin:/usr/bin:/bin']);
+    const pwd = res.result!.outputFiles!.find((o) => o.path === 'pwd.txt')!;
+    const [pwdBlob] = (await f.clients.cas.batchReadBlobs({ digests: [pwd.digest!] })).responses;
+    assert.match(pwdBlob.data!.toString().trim(), /\/wd$/);
   });
 
   it('uses the invocation id from RequestMetadata without failing on it', async () => {
