@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+import { ChannelCredentials, Client, makeGenericClientConstructor } from '@grpc/grpc-js';
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { LRUCache } from 'lru-cache';
+import { BlobStore } from '../blobstore/blob-store';
+import { GrpcBlobStore } from '../blobstore/grpc/grpc-blob-store';
+import { expectSize } from '../config/config-reader';
+import { parseListenAddress } from '../grpc/listen-address';
+import { ByteStreamService, ContentAddressableStorageService, WorkerServiceDefinition } from '../grpc/service-definitions';
+import { createLogger } from '../logging/logger';
+import { REv2 } from '../proto';
+import { ActionExecutor } from '../worker/action-executor';
+import { FileCache } from '../worker/file-cache';
+import { InputRoot } from '../worker/input-root';
+import { OutputCollector } from '../worker/output-collector';
+import { Runner } from '../worker/runner';
+import { WorkerConnection, WorkerStream } from '../worker/worker-connection';
+import { parseArgs } from './cli-args';
+
+const USAGE = `usage: node dist/src/cmd/worker.js [--scheduler HOST:PORT] [--cas HOST:PORT] [--name NAME] [--slots N]
+       [--work-dir DIR] [--cache-dir DIR] [--cache-max-bytes SIZE] [--property NAME=VALUE]...
+Each worker needs its own --cache-dir (it is emptied at start) on the same filesystem as --work-dir (hardlinks).`;
+
+const CHANNEL_OPTIONS = {
+  'grpc.max_receive_message_length': 64 * 1024 * 1024,
+  'grpc.max_send_message_length': 64 * 1024 * 1024,
+  // The default 64 KiB HTTP/2 window throttles ByteStream reads of large toolchain files.
+  'grpc-node.flow_control_window': 8 * 1024 * 1024,
+  'grpc.keepalive_time_ms': 30_000,
+  'grpc.keepalive_timeout_ms': 10_000,
+  'grpc.keepalive_permit_without_calls': 1,
+};
+
+async function main(): Promise<void> {
+  const logger = createLogger('rustexec-worker');
+  let args: Record<string, string | boolean | string[]>;
+  try {
+    args = parseArgs(process.argv.slice(2), {
+      scheduler: 'string', cas: 'string', name: 'string', slots: 'string', 'work-dir': 'string', 'cache-dir': 'string',
+      'cache-max-bytes': 'string', property: 'repeated', help: 'boolean',
+    });
+    if (args.help) return void console.log(USAGE);
+  } catch (err) {
+    logger.fatal((err as Error).message);
+    console.error(USAGE);
+    process.exitCode = 2;
+    return;
+  }
+  const scheduler = String(args.scheduler ?? '127.0.0.1:8980');
+  const casAddress = String(args.cas ?? scheduler);
+  const name = String(args.name ?? `${os.hostname()}-${process.pid}`);
+  const slots = Number(args.slots ?? 1);
+  const scratch = path.join(os.tmpdir(), `rustexec-worker-${process.pid}`);
+  const workDir = path.resolve(String(args['work-dir'] ?? path.join(scratch, 'work')));
+  const cacheDir = path.resolve(String(args['cache-dir'] ?? path.join(scratch, 'cache')));
+  const cacheMaxBytes = expectSize(String(args['cache-max-bytes'] ?? '10GiB'), '--cache-max-bytes');
+  if (!Number.isInteger(slots) || slots < 1) throw new Error(`--slots must be a positive integer, got ${args.slots}`);
+  parseListenAddress(scheduler);
+  parseListenAddress(casAddress);
+  const properties = platformProperties(args.property as string[]);
+
+  await fsp.rm(workDir, { recursive: true, force: true });
+  await fsp.mkdir(workDir, { recursive: true });
+  const credentials = ChannelCredentials.createInsecure();
+  const casClients = {
+    cas: new (makeGenericClientConstructor(ContentAddressableStorageService, 'ContentAddressableStorage'))(casAddress, credentials, CHANNEL_OPTIONS),
+    byteStream: new (makeGenericClientConstructor(ByteStreamService, 'ByteStream'))(casAddress, credentials, CHANNEL_OPTIONS),
+  };
+  const stores = new Map<string, BlobStore>();
+  const casFor = (instance: string) => stores.get(instance) ?? stores.set(instance, new GrpcBlobStore(casClients, instance)).get(instance)!;
+  const workerClient = new (makeGenericClientConstructor(WorkerServiceDefinition, 'WorkerService'))(scheduler, credentials, CHANNEL_OPTIONS) as unknown as Client & { connect(): WorkerStream };
+
+  const fileCache = await FileCache.open({ dir: cacheDir, maxBytes: cacheMaxBytes, logger });
+  const inputRoot = new InputRoot({ fileCache, directoryCache: new LRUCache<string, REv2.Directory>({ max: 10_000 }) });
+  const executor = new ActionExecutor({ workerName: name, workDir, casFor, inputRoot, runner: new Runner(), outputs: new OutputCollector(), logger });
+  const connection = new WorkerConnection({ open: () => workerClient.connect(), executor, name, properties, slots, logger });
+  connection.start();
+  logger.info({ worker: name, scheduler, cas: casAddress, slots, workDir, cacheDir, cacheMaxBytes, properties: properties.map((p) => `${p.name}=${p.value}`) }, 'worker started');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down; running actions are killed and requeued by the scheduler');
+    await connection.stop();
+    workerClient.close();
+    casClients.cas.close();
+    casClients.byteStream.close();
+    await fsp.rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+    if (!args['cache-dir']) await fsp.rm(scratch, { recursive: true, force: true }).catch(() => undefined);
+    logger.flush?.();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/** What this machine offers (OSFamily) plus `--property NAME=VALUE` flags, which override it. */
+function platformProperties(flags: string[]): REv2.Platform.IProperty[] {
+  const props = new Map<string, string[]>([['OSFamily', [os.platform() === 'linux' ? 'Linux' : os.platform()]]]);
+  const given = new Set<string>();
+  for (const f of flags) {
+    const i = f.indexOf('=');
+    if (i <= 0) throw new Error(`--property expects NAME=VALUE, got "${f}"`);
+    const [k, v] = [f.slice(0, i), f.slice(i + 1)];
+    // A repeated name offers several values (e.g. two container images); the first mention replaces the default.
+    if (!given.has(k)) props.set(k, []);
+    given.add(k);
+    props.get(k)!.push(v);
+  }
+  return [...props].flatMap(([name, values]) => values.map((value) => ({ name, value })));
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,126 @@
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import type { Logger } from 'pino';
+import { BlobStore } from '../blobstore/blob-store';
+import { Digest } from '../digest/digest';
+import { DigestFunction, SHA1, SHA256 } from '../digest/digest-function';
+import { Code, invalidArgument, StatusError } from '../grpc/status-error';
+import { OK_STATUS, toRpcStatus } from '../grpc/rpc-status';
+import { re, REv2, rpc, worker, WorkerPb } from '../proto';
+import { digestFile, uploadBlobs } from './blob-uploader';
+import { Executor } from './executor';
+import { InputRoot } from './input-root';
+import { OutputCollector } from './output-collector';
+import { relativeComponents } from './path-safety';
+import { Runner } from './runner';
+import { durationMs, toTimestamp } from './timestamps';
+
+export interface ActionExecutorOptions {
+  workerName: string;
+  /** Each execution gets `{workDir}/{execution_id}/` as its input root; stdout/stderr go next to it. */
+  workDir: string;
+  /** The CAS of an instance (outputs are uploaded there; the worker never writes the action cache). */
+  casFor: (instanceName: string) => BlobStore;
+  inputRoot: InputRoot;
+  runner: Runner;
+  outputs: OutputCollector;
+  logger: Logger;
+  /** Used when neither the assignment nor the action sets a timeout. */
+  defaultTimeoutMs?: number;
+  now?: () => number;
+}
+
+const FUNCTIONS: DigestFunction[] = [SHA256, SHA1];
+
+/** The whole pipeline for one assignment: input root → run → upload outputs → ExecutionFinished. */
+export class ActionExecutor implements Executor {
+  private readonly now: () => number;
+
+  constructor(private readonly o: ActionExecutorOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  async execute(a: WorkerPb.Assignment, signal: AbortSignal): Promise<WorkerPb.ExecutionFinished> {
+    const ts = () => toTimestamp(this.now());
+    const meta = re.ExecutedActionMetadata.create({ worker: this.o.workerName, queuedTimestamp: a.queuedTimestamp, workerStartTimestamp: ts() });
+    const log = this.o.logger.child({ execution_id: a.executionId, action: a.actionDigest ? `${a.actionDigest.hash}/${a.actionDigest.sizeBytes}` : undefined });
+    const root = path.join(this.o.workDir, safeName(a.executionId));
+    const stdoutPath = `${root}.stdout`;
+    const stderrPath = `${root}.stderr`;
+    const finished = (status: WorkerPb.ExecutionFinished['status'], result?: REv2.IActionResult) =>
+      worker.ExecutionFinished.create({ executionId: a.executionId, status, result: result ?? null });
+    try {
+      const fn = digestFunctionOf(a);
+      const store = this.o.casFor(a.instanceName);
+      if (!a.action || !a.command) throw invalidArgument('the assignment carries no Action or Command');
+      const command = a.command;
+      const inputRoot = Digest.fromProto(a.action.inputRootDigest, fn, 'action.input_root_digest');
+      const specs = this.o.outputs.specs(command);
+      const cwd = path.join(root, ...relativeComponents(command.workingDirectory ?? '', 'working_directory'));
+      await fsp.rm(root, { recursive: true, force: true });
+
+      meta.inputFetchStartTimestamp = ts();
+      const tree = await this.o.inputRoot.materialize(store, inputRoot, root, signal);
+      meta.inputFetchCompletedTimestamp = ts();
+      log.debug({ files: tree.files.length, dirs: tree.dirs.length }, 'input root ready');
+      await fsp.mkdir(cwd, { recursive: true });
+      await this.o.outputs.prepare(root, specs);
+
+      const timeoutMs = durationMs(a.timeout) || durationMs(a.action.timeout) || (this.o.defaultTimeoutMs ?? 3_600_000);
+      meta.executionStartTimestamp = ts();
+      const run = await this.o.runner.run({ argv: command.arguments ?? [], env: envOf(command), cwd, stdoutPath, stderrPath, timeoutMs, signal });
+      meta.executionCompletedTimestamp = ts();
+      if (run.cancelled) throw cancelled();
+
+      meta.outputUploadStartTimestamp = ts();
+      const [stdoutDigest, stderrDigest] = await Promise.all([digestFile(stdoutPath, fn), digestFile(stderrPath, fn)]);
+      await uploadBlobs(store, [{ digest: stdoutDigest, file: stdoutPath }, { digest: stderrDigest, file: stderrPath }]);
+      // After a timeout the outputs are likely incomplete: report only what explains the failure.
+      const legacy = (command.outputPaths ?? []).length === 0;
+      const outputs = run.timedOut ? {} : await this.o.outputs.collect(store, fn, root, specs, legacy, command.outputDirectoryFormat ?? 0);
+      meta.outputUploadCompletedTimestamp = ts();
+      meta.workerCompletedTimestamp = ts();
+      const result = re.ActionResult.create({ ...outputs, exitCode: run.exitCode, stdoutDigest: stdoutDigest.toProto(), stderrDigest: stderrDigest.toProto(), executionMetadata: meta });
+      if (run.timedOut) {
+        log.info({ timeoutMs }, 'action timed out; process group killed');
+        return finished(rpc.Status.create({ code: Code.DEADLINE_EXCEEDED, message: `the command did not finish within its timeout of ${timeoutMs / 1000}s and was killed` }), result);
+      }
+      log.info({ exitCode: run.exitCode, outputs: result.outputFiles.length + result.outputDirectories.length }, 'action finished');
+      return finished(OK_STATUS, result);
+    } catch (err) {
+      const status = signal.aborted ? toRpcStatus(cancelled()) : toRpcStatus(err);
+      (status.code === Code.INTERNAL ? log.error.bind(log) : log.info.bind(log))({ code: Code[status.code], err: status.message }, 'action failed');
+      return finished(status);
+    } finally {
+      await Promise.all([fsp.rm(root, { recursive: true, force: true }), fsp.rm(stdoutPath, { force: true }), fsp.rm(stderrPath, { force: true })]).catch((err) =>
+        log.warn({ err }, 'could not clean up the action directory'),
+      );
+    }
+  }
+}
+
+function cancelled(): StatusError {
+  return new StatusError(Code.CANCELLED, 'the execution was cancelled; its process group was killed');
+}
+
+function digestFunctionOf(a: WorkerPb.Assignment): DigestFunction {
+  const byId = FUNCTIONS.find((f) => f.id === a.digestFunction);
+  if (byId) return byId;
+  // UNKNOWN (0): REAPI infers the function from the hash length.
+  const len = a.actionDigest?.hash?.length;
+  const byLength = a.digestFunction === re.DigestFunction.Value.UNKNOWN ? FUNCTIONS.find((f) => f.hexLength === len) : undefined;
+  if (byLength) return byLength;
+  throw invalidArgument(`digest function ${re.DigestFunction.Value[a.digestFunction] ?? a.digestFunction} is not supported by this worker (supported: ${FUNCTIONS.map((f) => f.name).join(', ')})`);
+}
+
+function envOf(command: REv2.ICommand): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const v of command.environmentVariables ?? []) env[v.name ?? ''] = v.value ?? '';
+  return env;
+}
+
+/** Execution ids come from the scheduler; anything that is not a plain file name is hashed. */
+function safeName(id: string): string {
+  return /^[A-Za-z0-9_.-]{1,100}$/.test(id) && id !== '.' && id !== '..' ? id : createHash('sha256').update(id).digest('hex');
+}

@@ -1,0 +1,145 @@
+import { createWriteStream, promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { LRUCache } from 'lru-cache';
+import type { Logger } from 'pino';
+import { BlobStore } from '../blobstore/blob-store';
+import { hashMismatch, sizeMismatch } from '../blobstore/blob-io';
+import { Digest } from '../digest/digest';
+import { wrap } from '../grpc/status-error';
+
+export interface FileCacheOptions {
+  dir: string;
+  maxBytes: number;
+  logger: Logger;
+}
+
+interface Entry {
+  file: string;
+  size: number;
+}
+
+/**
+ * A size-bounded local cache of CAS files, hardlinked into input roots so a toolchain is downloaded once per
+ * worker. Executable and non-executable variants are separate files because hardlinks share one mode.
+ * Cached files are never modified in place: eviction unlinks them, and existing hardlinks stay valid.
+ */
+export class FileCache {
+  private readonly lru: LRUCache<string, Entry>;
+  private readonly downloads = new Map<string, Promise<Entry>>();
+  private readonly filesDir: string;
+  private readonly tmpDir: string;
+  private seq = 0;
+
+  private constructor(private readonly options: FileCacheOptions) {
+    this.filesDir = path.join(options.dir, 'files');
+    this.tmpDir = path.join(options.dir, 'tmp');
+    this.lru = new LRUCache<string, Entry>({
+      maxSize: Math.max(1, options.maxBytes),
+      // Empty files still cost an inode; count them as one byte so the entry count stays bounded.
+      sizeCalculation: (e) => Math.max(1, e.size),
+      dispose: (e) => void fsp.unlink(e.file).catch(() => undefined),
+    });
+  }
+
+  /** Starts empty: files left by an earlier run are removed (their integrity is unknown after a crash). */
+  static async open(options: FileCacheOptions): Promise<FileCache> {
+    const cache = new FileCache(options);
+    await fsp.rm(options.dir, { recursive: true, force: true });
+    await fsp.mkdir(cache.filesDir, { recursive: true });
+    await fsp.mkdir(cache.tmpDir, { recursive: true });
+    return cache;
+  }
+
+  get size(): number {
+    return this.lru.calculatedSize;
+  }
+
+  has(digest: Digest, executable: boolean): boolean {
+    return this.lru.has(keyOf(digest, executable));
+  }
+
+  /** Places the blob at `dest` (which must not exist): a hardlink to the cached file, or a copy across devices. */
+  async link(store: BlobStore, digest: Digest, executable: boolean, dest: string): Promise<void> {
+    const key = keyOf(digest, executable);
+    for (let attempt = 0; ; attempt++) {
+      const entry = this.lru.get(key) ?? (await this.fetch(store, key, digest, executable));
+      try {
+        await linkOrCopy(entry.file, dest);
+        return;
+      } catch (err) {
+        // Evicted between lookup and link: fetch it again (once).
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt > 0) throw wrap(err, `placing ${digest} at ${dest}`);
+        if (this.lru.peek(key) === entry) this.lru.delete(key);
+      }
+    }
+  }
+
+  /** Deduplicates concurrent downloads of the same file. */
+  private fetch(store: BlobStore, key: string, digest: Digest, executable: boolean): Promise<Entry> {
+    let p = this.downloads.get(key);
+    if (!p) {
+      p = this.download(store, key, digest, executable).finally(() => this.downloads.delete(key));
+      this.downloads.set(key, p);
+    }
+    return p;
+  }
+
+  private async download(store: BlobStore, key: string, digest: Digest, executable: boolean): Promise<Entry> {
+    const tmp = path.join(this.tmpDir, `${key}.${++this.seq}`);
+    try {
+      await pipeline(await store.get(digest), verifier(digest), createWriteStream(tmp, { mode: executable ? 0o755 : 0o644 }));
+      await fsp.chmod(tmp, executable ? 0o755 : 0o644); // the umask may have cleared bits
+      // A unique name per download, so a late unlink of an evicted entry never hits a newer file.
+      const file = path.join(this.filesDir, `${key}.${this.seq}`);
+      await fsp.rename(tmp, file);
+      const entry = { file, size: digest.size };
+      this.lru.set(key, entry);
+      if (!this.lru.has(key)) {
+        // Larger than the whole cache: serve it from a private temp name that link() unlinks after use.
+        this.options.logger.warn({ digest: `${digest}`, maxBytes: this.options.maxBytes }, 'blob larger than the file cache; it is not kept');
+        setTimeout(() => void fsp.unlink(file).catch(() => undefined), 60_000).unref();
+      }
+      return entry;
+    } catch (err) {
+      await fsp.unlink(tmp).catch(() => undefined);
+      throw wrap(err, `downloading ${digest}`);
+    }
+  }
+}
+
+function keyOf(digest: Digest, executable: boolean): string {
+  return `${digest.fn.name}-${digest.hash}-${digest.size}${executable ? '-x' : ''}`;
+}
+
+/** Checks size and hash while streaming: the local cache is only as good as what was written into it. */
+function verifier(digest: Digest): Transform {
+  const hash = digest.fn.createHash();
+  let n = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      n += chunk.byteLength;
+      hash.update(chunk);
+      cb(null, chunk);
+    },
+    flush(cb) {
+      if (n !== digest.size) return cb(sizeMismatch(digest, n));
+      const actual = hash.digest('hex');
+      cb(actual === digest.hash ? null : hashMismatch(digest, actual));
+    },
+  });
+}
+
+async function linkOrCopy(src: string, dest: string): Promise<void> {
+  try {
+    await fsp.link(src, dest);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // Too many links to one inode, another filesystem, or a filesystem without hardlinks.
+    if (code !== 'EMLINK' && code !== 'EXDEV' && code !== 'EPERM' && code !== 'ENOTSUP') throw err;
+    await fsp.copyFile(src, dest);
+    const { mode } = await fsp.stat(src);
+    await fsp.chmod(dest, mode & 0o7777);
+  }
+}

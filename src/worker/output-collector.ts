@@ -1,0 +1,86 @@
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { BlobStore } from '../blobstore/blob-store';
+import { DigestFunction } from '../digest/digest-function';
+import { invalidArgument } from '../grpc/status-error';
+import { re, REv2 } from '../proto';
+import { digestFile, PendingBlob, uploadBlobs } from './blob-uploader';
+import { buildOutputTree } from './output-tree-builder';
+import { relativeComponents } from './path-safety';
+
+type Kind = 'any' | 'file' | 'directory';
+
+export interface OutputSpec {
+  /** As the Command names them: relative to the working directory. */
+  path: string;
+  /** Relative to the input root, validated not to leave it. */
+  rootPath: string;
+  kind: Kind;
+}
+
+export type CollectedOutputs = Pick<REv2.ActionResult, 'outputFiles' | 'outputDirectories' | 'outputSymlinks' | 'outputFileSymlinks' | 'outputDirectorySymlinks'>;
+
+/** Finds, uploads and describes a command's outputs. */
+export class OutputCollector {
+  /**
+   * `output_paths` when set (REAPI ≥ 2.1; the old fields are then ignored), else `output_files` and
+   * `output_directories`. Throws INVALID_ARGUMENT for a path that would leave the input root.
+   */
+  specs(command: REv2.ICommand): OutputSpec[] {
+    const wd = command.workingDirectory ?? '';
+    const one = (p: string, kind: Kind): OutputSpec => {
+      const rel = relativeComponents(p, 'output path');
+      if (rel.length === 0 && kind !== 'directory' && kind !== 'any') throw invalidArgument(`output file ${JSON.stringify(p)} names the working directory itself`);
+      return { path: p, rootPath: relativeComponents(path.posix.join(wd, p), `output path ${JSON.stringify(p)} joined with working_directory`).join('/'), kind };
+    };
+    if ((command.outputPaths ?? []).length > 0) return command.outputPaths!.map((p) => one(p, 'any'));
+    return [...(command.outputFiles ?? []).map((p) => one(p, 'file')), ...(command.outputDirectories ?? []).map((p) => one(p, 'directory'))];
+  }
+
+  /** Creates the parent directories of every output, as REAPI requires, before the command runs. */
+  async prepare(root: string, specs: OutputSpec[]): Promise<void> {
+    for (const s of specs) {
+      const parent = path.dirname(path.join(root, s.rootPath));
+      await fsp.mkdir(parent, { recursive: true });
+      await this.checkInside(root, parent, s);
+    }
+  }
+
+  /** Uploads every output that exists (absent outputs are simply not reported) and returns the result fields. */
+  async collect(store: BlobStore, fn: DigestFunction, root: string, specs: OutputSpec[], legacy: boolean, treeFormat: number): Promise<CollectedOutputs> {
+    const result: CollectedOutputs = { outputFiles: [], outputDirectories: [], outputSymlinks: [], outputFileSymlinks: [], outputDirectorySymlinks: [] };
+    const blobs: PendingBlob[] = [];
+    for (const s of specs) {
+      const abs = path.join(root, s.rootPath);
+      if (!(await this.checkInside(root, path.dirname(abs), s))) continue;
+      const st = await fsp.lstat(abs).catch(() => undefined);
+      if (!st) continue;
+      if (st.isSymbolicLink()) {
+        const link = re.OutputSymlink.create({ path: s.path, target: await fsp.readlink(abs) });
+        result.outputSymlinks.push(link);
+        if (legacy) (s.kind === 'directory' ? result.outputDirectorySymlinks : result.outputFileSymlinks).push(link);
+      } else if (st.isFile()) {
+        const digest = await digestFile(abs, fn);
+        blobs.push({ digest, file: abs });
+        result.outputFiles.push(re.OutputFile.create({ path: s.path, digest: digest.toProto(), isExecutable: (st.mode & 0o100) !== 0 }));
+      } else if (st.isDirectory()) {
+        const built = await buildOutputTree(abs, fn);
+        blobs.push(...built.blobs);
+        const withRoot = treeFormat !== re.Command.OutputDirectoryFormat.TREE_ONLY;
+        result.outputDirectories.push(re.OutputDirectory.create({ path: s.path, treeDigest: built.treeDigest.toProto(), rootDirectoryDigest: withRoot ? built.rootDigest.toProto() : null }));
+      }
+    }
+    await uploadBlobs(store, blobs);
+    return result;
+  }
+
+  /** False when the parent does not exist; INVALID_ARGUMENT when a symlink made it resolve outside the root. */
+  private async checkInside(root: string, parent: string, s: OutputSpec): Promise<boolean> {
+    const [realRoot, realParent] = await Promise.all([fsp.realpath(root), fsp.realpath(parent).catch(() => undefined)]);
+    if (realParent === undefined) return false;
+    if (realParent !== realRoot && !realParent.startsWith(realRoot + path.sep)) {
+      throw invalidArgument(`output path ${JSON.stringify(s.path)} resolves outside the input root (through a symlink to ${JSON.stringify(realParent)})`);
+    }
+    return true;
+  }
+}

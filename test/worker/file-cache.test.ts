@@ -1,0 +1,85 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { silentLogger } from '../../src/logging/logger';
+import { FileCache } from '../../src/worker/file-cache';
+import { CountingStore, putBytes, tempDir } from './worker-fixture';
+
+describe('FileCache', () => {
+  let root: string;
+  before(() => {
+    root = tempDir();
+  });
+  after(async () => {
+    await fsp.rm(root, { recursive: true, force: true });
+  });
+
+  it('downloads a blob once when many actions ask for it at the same time, and hardlinks the same inode', async () => {
+    const store = new CountingStore(30);
+    const digest = await putBytes(store, 'rustc toolchain bytes');
+    const cache = await FileCache.open({ dir: path.join(root, 'c1'), maxBytes: 1e6, logger: silentLogger() });
+    const dests = Array.from({ length: 8 }, (_, i) => path.join(root, `c1-dest-${i}`));
+    await Promise.all(dests.map((d) => cache.link(store, digest, false, d)));
+    assert.equal(store.gets, 1);
+    const inodes = new Set(await Promise.all(dests.map(async (d) => (await fsp.stat(d)).ino)));
+    assert.equal(inodes.size, 1);
+    assert.equal((await fsp.stat(dests[0])).nlink, 9); // 8 links + the cache's own file
+    assert.equal(await fsp.readFile(dests[3], 'utf8'), 'rustc toolchain bytes');
+  });
+
+  it('keeps executable and non-executable variants as separate files with modes 0755 and 0644', async () => {
+    const store = new CountingStore();
+    const digest = await putBytes(store, '#!/bin/sh\necho hi\n');
+    const cache = await FileCache.open({ dir: path.join(root, 'c2'), maxBytes: 1e6, logger: silentLogger() });
+    await cache.link(store, digest, true, path.join(root, 'c2-x'));
+    await cache.link(store, digest, false, path.join(root, 'c2-f'));
+    const [x, f] = await Promise.all([fsp.stat(path.join(root, 'c2-x')), fsp.stat(path.join(root, 'c2-f'))]);
+    assert.equal(x.mode & 0o777, 0o755);
+    assert.equal(f.mode & 0o777, 0o644);
+    assert.notEqual(x.ino, f.ino);
+    assert.equal(store.gets, 2);
+  });
+
+  it('evicts the least recently used files beyond maxBytes while links already placed stay valid', async () => {
+    const store = new CountingStore();
+    const a = await putBytes(store, 'a'.repeat(400));
+    const b = await putBytes(store, 'b'.repeat(400));
+    const c = await putBytes(store, 'c'.repeat(400));
+    const cache = await FileCache.open({ dir: path.join(root, 'c3'), maxBytes: 1000, logger: silentLogger() });
+    await cache.link(store, a, false, path.join(root, 'c3-a'));
+    await cache.link(store, b, false, path.join(root, 'c3-b'));
+    await cache.link(store, a, false, path.join(root, 'c3-a2')); // a is now the most recently used
+    await cache.link(store, c, false, path.join(root, 'c3-c'));
+    assert.equal(cache.has(a, false), true);
+    assert.equal(cache.has(b, false), false);
+    assert.equal(cache.has(c, false), true);
+    assert.ok(cache.size <= 1000);
+    assert.equal(await fsp.readFile(path.join(root, 'c3-b'), 'utf8'), 'b'.repeat(400));
+    await new Promise((r) => setTimeout(r, 20)); // eviction unlinks asynchronously
+    assert.equal((await fsp.readdir(path.join(root, 'c3', 'files'))).length, 2);
+    const gets = store.gets;
+    await cache.link(store, b, false, path.join(root, 'c3-b2'));
+    assert.equal(store.gets, gets + 1);
+  });
+
+  it('serves a blob larger than the whole cache without keeping it', async () => {
+    const store = new CountingStore();
+    const big = await putBytes(store, 'z'.repeat(5000));
+    const cache = await FileCache.open({ dir: path.join(root, 'c4'), maxBytes: 1000, logger: silentLogger() });
+    await cache.link(store, big, false, path.join(root, 'c4-big'));
+    assert.equal((await fsp.stat(path.join(root, 'c4-big'))).size, 5000);
+    assert.equal(cache.has(big, false), false);
+  });
+
+  it('refuses a blob whose bytes do not hash to its digest and leaves nothing in the cache', async () => {
+    const store = new CountingStore();
+    const good = await putBytes(store, 'good');
+    const liar = { ...store, findMissing: store.findMissing.bind(store), createWriter: store.createWriter.bind(store), get: () => store.inner.get(good) };
+    const wrong = (await import('./worker-fixture')).digestOf('evil');
+    const cache = await FileCache.open({ dir: path.join(root, 'c5'), maxBytes: 1e6, logger: silentLogger() });
+    await assert.rejects(cache.link(liar, wrong, false, path.join(root, 'c5-x')), /hash|bytes/);
+    assert.equal(cache.has(wrong, false), false);
+    assert.deepEqual(await fsp.readdir(path.join(root, 'c5', 'tmp')), []);
+  });
+});
