@@ -30,11 +30,13 @@ export function parseBlobStoreConfig(v: unknown, at: string, baseDir: string): B
       return { verifying: parseBlobStoreConfig(body, here, baseDir) };
     case 'existenceCaching': {
       const o = expectObject(body, here, ['backend', 'maxEntries', 'ttl']);
+      if (o.backend === undefined) throw new ConfigError(`${here}: "backend" is required`);
       return {
         existenceCaching: {
           backend: parseBlobStoreConfig(o.backend, `${here}.backend`, baseDir),
           maxEntries: optional(o, 'maxEntries', here, (x, a) => expectInteger(x, a, 1), 1_000_000),
-          ttlMs: optional(o, 'ttl', here, expectDuration, 60_000),
+          // A ttl of 0 would mean "cache forever" to lru-cache: a blob evicted from the backend would be reported present.
+          ttlMs: optional(o, 'ttl', here, (x, a) => atLeast(expectDuration(x, a), 1, a, 'a duration of at least 1ms'), 60_000),
         },
       };
     }
@@ -51,4 +53,9 @@ export function parseActionCacheConfig(v: unknown, at: string, baseDir: string):
   }
   const o = expectObject(body, here, ['maxBytes']);
   return { memory: { maxBytes: optional(o, 'maxBytes', here, expectSize, 256 * 1024 * 1024) } };
+}
+
+function atLeast(n: number, min: number, at: string, what: string): number {
+  if (n < min) throw new ConfigError(`${at}: expected ${what}, got ${n}`);
+  return n;
 }
