@@ -1,4 +1,5 @@
 import { cacheBench } from './cache.bench';
+import { s3Bench } from './s3.bench';
 import { codecBench } from './codec.bench';
 
 /** `npm run bench`: every benchmark in one run on this machine, so ratios compare like with like. */
@@ -6,6 +7,7 @@ async function main(): Promise<void> {
   console.log(`node ${process.version}, ${require('node:os').cpus().length} cores`);
   await codecBench();
   await cacheBench();
+  await s3Bench();
 }
 
 main().catch((err) => {

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { defaultConfig, loadServerConfig, ServerConfig } from '../config/server-config';
@@ -9,7 +10,7 @@ import { executionServices } from './execution-services';
 import { startFrontend } from './frontend';
 import { LocalWorkers } from './local-workers';
 
-const USAGE = 'usage: npm start -- [--port N] [--listen HOST:PORT] [--data DIR] [--config FILE] [--workers N]';
+const USAGE = 'usage: npm start -- [--port N] [--listen HOST:PORT] [--data DIR] [--config FILE] [--workers N] [--tokens FILE] [--tls-cert FILE --tls-key FILE [--tls-ca FILE]] [--insecure]';
 
 /** Everything on one machine: cache + execution frontend, scheduler, and N local worker processes. */
 async function main(): Promise<void> {
@@ -18,7 +19,10 @@ async function main(): Promise<void> {
   let config: ServerConfig;
   let workerCount: number;
   try {
-    args = parseArgs(process.argv.slice(2), { port: 'string', listen: 'string', data: 'string', config: 'string', workers: 'string', help: 'boolean' });
+    args = parseArgs(process.argv.slice(2), {
+      port: 'string', listen: 'string', data: 'string', config: 'string', workers: 'string', help: 'boolean',
+      tokens: 'string', 'tls-cert': 'string', 'tls-key': 'string', 'tls-ca': 'string', insecure: 'boolean',
+    });
     if (args.help) {
       console.log(USAGE);
       return;
@@ -28,17 +32,40 @@ async function main(): Promise<void> {
     if (args.port !== undefined) config.listen = `${parseListenAddress(config.listen).host}:${Number(args.port)}`;
     workerCount = args.workers !== undefined ? Number(args.workers) : os.cpus().length;
     if (!Number.isInteger(workerCount) || workerCount < 0) throw new Error(`--workers must be a whole number ≥ 0, got "${args.workers}"`);
-    const { loopback } = parseListenAddress(config.listen);
-    if (!loopback && !args.listen && !args.config) throw new Error('refusing to listen on a non-loopback address unless given explicitly with --listen or --config');
+    if (args.tokens) config.security.tokensFile = path.resolve(String(args.tokens));
+    if (args['tls-cert'] || args['tls-key']) {
+      if (!args['tls-cert'] || !args['tls-key']) throw new Error('--tls-cert and --tls-key go together');
+      config.security.tls = { certFile: path.resolve(String(args['tls-cert'])), keyFile: path.resolve(String(args['tls-key'])), caFile: args['tls-ca'] ? path.resolve(String(args['tls-ca'])) : undefined };
+    }
+    if (args.insecure) config.security.insecure = true;
+    // The local workers authenticate with a token that lives only in this process and its children.
+    if (config.security.tokensFile) config.security.localWorkerToken = randomBytes(32).toString('hex');
   } catch (err) {
     logger.fatal((err as Error).message);
     console.error(USAGE);
     process.exitCode = 2;
     return;
   }
-  const frontend = await startFrontend(config, logger, executionServices(config.execution, config.maxInlineBytes, logger));
+  let frontend;
+  try {
+    frontend = await startFrontend(config, logger, executionServices(config.execution, config.maxInlineBytes, logger));
+  } catch (err) {
+    logger.fatal((err as Error).message);
+    process.exitCode = 2;
+    return;
+  }
   const dataDir = path.resolve(String(args.data ?? './data'));
-  const workers = new LocalWorkers({ count: workerCount, schedulerAddress: `127.0.0.1:${frontend.port}`, dataDir }, logger);
+  const tls = config.security.tls;
+  const workers = new LocalWorkers(
+    {
+      count: workerCount,
+      schedulerAddress: `127.0.0.1:${frontend.port}`,
+      dataDir,
+      extraArgs: tls ? ['--tls-ca', tls.caFile ?? tls.certFile] : [],
+      env: config.security.localWorkerToken ? { RUSTEXEC_TOKEN: config.security.localWorkerToken } : {},
+    },
+    logger,
+  );
   workers.start();
   logger.info({ port: frontend.port, workers: workerCount, data: dataDir }, 'ready');
   let stopping = false;

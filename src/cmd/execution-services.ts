@@ -18,7 +18,7 @@ export function executionServices(config: ExecutionConfig, maxInlineBytes: numbe
     onScheduler?.(scheduler);
     return [
       [ExecutionService, executionService(instances, scheduler, { defaultTimeoutMs: config.defaultTimeoutMs, maxTimeoutMs: config.maxTimeoutMs, maxInlineBytes }, logger)],
-      [WorkerServiceDefinition, workerService(scheduler, logger.child({ component: 'worker-service' }))],
+      [WorkerServiceDefinition, workerService(scheduler, logger.child({ component: 'worker-service' })), { workerOnly: true }],
     ];
   };
 }

@@ -1,4 +1,9 @@
-import type { Server, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Server, ServerCredentials, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { promises as fsp } from 'node:fs';
+import { authenticated } from '../auth/authenticated-service';
+import { Authenticator } from '../auth/authenticator';
+import { TokenStore } from '../auth/token-store';
+import { ConfigError } from '../config/config-reader';
 import type { Logger } from 'pino';
 import { CompletenessCheckingActionCache } from '../actioncache/completeness-checking-action-cache';
 import { newActionCache, newBlobStore } from '../blobstore/configuration/new-blob-store';
@@ -21,11 +26,24 @@ export interface Frontend {
   close(): Promise<void>;
 }
 
-/** Extra services (Execution) composed by the caller on top of the cache services. */
-export type ExtraServices = (instances: Instances) => [ServiceDefinition, UntypedServiceImplementation][];
+/** A service to serve; `workerOnly` services accept worker tokens only. */
+export type ServiceEntry = [ServiceDefinition, UntypedServiceImplementation, { workerOnly?: boolean }?];
+
+/** Extra services (Execution, worker protocol) composed by the caller on top of the cache services. */
+export type ExtraServices = (instances: Instances) => ServiceEntry[];
 
 /** Builds every instance's storage from config and serves the cache APIs. The composition is visible here. */
 export async function startFrontend(config: ServerConfig, logger: Logger, extra?: ExtraServices): Promise<Frontend> {
+  const { host, port, loopback } = parseListenAddress(config.listen);
+  const { tokensFile, tls, insecure } = config.security;
+  if (!loopback && !tokensFile) {
+    // Remote execution is remote code execution: an open port on the network lets anyone run commands on the workers.
+    if (!insecure) throw new ConfigError(`refusing to listen on ${config.listen} without authentication: set auth.tokensFile (or --tokens), or pass --insecure`);
+    logger.warn({ listen: config.listen }, 'INSECURE: listening on a non-loopback address without authentication; anyone who can reach it can run commands on the workers');
+  }
+  const tokens = tokensFile ? await TokenStore.load(tokensFile) : undefined;
+  const localToken = config.security.localWorkerToken;
+  const auth = new Authenticator(tokens && localToken ? tokens.withWorkerToken('local-workers', localToken) : tokens);
   const list: Instance[] = [];
   for (const [name, ic] of Object.entries(config.instances)) {
     const digestFunction = digestFunctionByName(ic.digestFunction);
@@ -33,19 +51,23 @@ export async function startFrontend(config: ServerConfig, logger: Logger, extra?
     const ac = new CompletenessCheckingActionCache(await newActionCache(ic.ac), cas, digestFunction, logger);
     list.push({ name, digestFunction, cas, ac });
   }
-  const instances = new Instances(list);
+  const instances = new Instances(list, (name) => auth.checkInstance(name));
   const sessions = new UploadSessions(config.uploadIdleMs);
   const extraServices = extra?.(instances) ?? [];
   const execEnabled = extraServices.some(([def]) => 'execute' in def);
-  const { host, port } = parseListenAddress(config.listen);
-  const started = await startGrpcServer({ host, port, maxMessageBytes: config.maxBatchTotalSizeBytes + 1024 * 1024 }, [
+  const credentials = tls ? ServerCredentials.createSsl(null, [{ cert_chain: await fsp.readFile(tls.certFile), private_key: await fsp.readFile(tls.keyFile) }], false) : undefined;
+  const services: ServiceEntry[] = [
     [CapabilitiesService, capabilitiesService(instances, { maxBatchTotalSizeBytes: config.maxBatchTotalSizeBytes, acUpdateEnabled: config.acUpdateEnabled, execEnabled: () => execEnabled }, logger)],
     [ContentAddressableStorageService, casService(instances, { maxBatchTotalSizeBytes: config.maxBatchTotalSizeBytes }, logger)],
     [ByteStreamService, byteStreamService(instances, sessions, logger)],
     [ActionCacheService, actionCacheService(instances, { updateEnabled: config.acUpdateEnabled, maxInlineBytes: config.maxInlineBytes }, logger)],
     ...extraServices,
-  ]);
-  logger.info({ address: `${host}:${started.port}`, instances: instances.names, execution: execEnabled }, 'frontend listening');
+  ];
+  const started = await startGrpcServer(
+    { host, port, maxMessageBytes: config.maxBatchTotalSizeBytes + 1024 * 1024, credentials },
+    services.map(([def, impl, o]) => [def, authenticated(impl, auth, logger, o?.workerOnly)]),
+  );
+  logger.info({ address: `${host}:${started.port}`, instances: instances.names, execution: execEnabled, tls: !!tls, auth: auth.enabled }, 'frontend listening');
   return {
     port: started.port,
     instances,

@@ -9,6 +9,8 @@ export interface LocalWorkersOptions {
   /** Restart a worker that died, after this delay (a dead worker's actions are requeued by the scheduler). */
   restartDelayMs?: number;
   extraArgs?: string[];
+  /** Extra environment for the workers (e.g. RUSTEXEC_TOKEN). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Runs N worker processes on this machine and restarts any that die, until stopped. */
@@ -50,7 +52,7 @@ export class LocalWorkers {
   private spawn(i: number): void {
     const dir = path.join(this.options.dataDir, 'workers', String(i));
     const args = ['--scheduler', this.options.schedulerAddress, '--name', `local-${i}`, '--slots', '1', '--work-dir', path.join(dir, 'work'), '--cache-dir', path.join(dir, 'cache'), ...(this.options.extraArgs ?? [])];
-    const child = fork(path.join(__dirname, 'worker.js'), args, { stdio: 'inherit' });
+    const child = fork(path.join(__dirname, 'worker.js'), args, { stdio: 'inherit', env: { ...process.env, ...this.options.env } });
     this.children.set(i, child);
     child.on('exit', (code, signal) => {
       if (this.stopping) return;

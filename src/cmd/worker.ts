@@ -9,6 +9,7 @@ import { GrpcBlobStore } from '../blobstore/grpc/grpc-blob-store';
 import { expectSize } from '../config/config-reader';
 import { parseListenAddress } from '../grpc/listen-address';
 import { ByteStreamService, ContentAddressableStorageService, WorkerServiceDefinition } from '../grpc/service-definitions';
+import { bearerTokenInterceptor } from '../auth/bearer-token-interceptor';
 import { createLogger } from '../logging/logger';
 import { REv2 } from '../proto';
 import { ActionExecutor } from '../worker/action-executor';
@@ -21,9 +22,10 @@ import { parseArgs } from './cli-args';
 
 const USAGE = `usage: node dist/src/cmd/worker.js [--scheduler HOST:PORT] [--cas HOST:PORT] [--name NAME] [--slots N]
        [--work-dir DIR] [--cache-dir DIR] [--cache-max-bytes SIZE] [--property NAME=VALUE]...
+       [--token-file FILE (or env RUSTEXEC_TOKEN)] [--tls-ca FILE] [--tls-server-name NAME]
 Each worker needs its own --cache-dir (it is emptied at start) on the same filesystem as --work-dir (hardlinks).`;
 
-const CHANNEL_OPTIONS = {
+const CHANNEL_OPTIONS: Record<string, unknown> = {
   'grpc.max_receive_message_length': 64 * 1024 * 1024,
   'grpc.max_send_message_length': 64 * 1024 * 1024,
   // The default 64 KiB HTTP/2 window throttles ByteStream reads of large toolchain files.
@@ -39,7 +41,7 @@ async function main(): Promise<void> {
   try {
     args = parseArgs(process.argv.slice(2), {
       scheduler: 'string', cas: 'string', name: 'string', slots: 'string', 'work-dir': 'string', 'cache-dir': 'string',
-      'cache-max-bytes': 'string', property: 'repeated', help: 'boolean',
+      'cache-max-bytes': 'string', property: 'repeated', help: 'boolean', 'token-file': 'string', 'tls-ca': 'string', 'tls-server-name': 'string',
     });
     if (args.help) return void console.log(USAGE);
   } catch (err) {
@@ -63,7 +65,13 @@ async function main(): Promise<void> {
 
   await fsp.rm(workDir, { recursive: true, force: true });
   await fsp.mkdir(workDir, { recursive: true });
-  const credentials = ChannelCredentials.createInsecure();
+  // Auth: a bearer token from --token-file or RUSTEXEC_TOKEN on every call; TLS when --tls-ca names the CA to trust.
+  const token = args['token-file'] ? (await fsp.readFile(String(args['token-file']), 'utf8')).trim() : process.env.RUSTEXEC_TOKEN;
+  const credentials = args['tls-ca'] ? ChannelCredentials.createSsl(await fsp.readFile(String(args['tls-ca']))) : ChannelCredentials.createInsecure();
+  Object.assign(CHANNEL_OPTIONS, {
+    ...(token ? { interceptors: [bearerTokenInterceptor(token)] } : {}),
+    ...(args['tls-server-name'] ? { 'grpc.ssl_target_name_override': String(args['tls-server-name']) } : {}),
+  });
   const casClients = {
     cas: new (makeGenericClientConstructor(ContentAddressableStorageService, 'ContentAddressableStorage'))(casAddress, credentials, CHANNEL_OPTIONS),
     byteStream: new (makeGenericClientConstructor(ByteStreamService, 'ByteStream'))(casAddress, credentials, CHANNEL_OPTIONS),

@@ -19,6 +19,16 @@ export interface ExecutionConfig {
   retainCompletedMs: number;
 }
 
+export interface SecurityConfig {
+  /** Bearer tokens (see src/auth/token-store.ts); without it, no authentication. */
+  tokensFile?: string;
+  tls?: { certFile: string; keyFile: string; caFile?: string };
+  /** Set by the all-in-one for its own local workers; never read from a file. */
+  localWorkerToken?: string;
+  /** Allow a non-loopback listen address without authentication. */
+  insecure: boolean;
+}
+
 export interface ServerConfig {
   /** host:port to listen on. */
   listen: string;
@@ -29,9 +39,10 @@ export interface ServerConfig {
   uploadIdleMs: number;
   instances: Record<string, InstanceConfig>;
   execution: ExecutionConfig;
+  security: SecurityConfig;
 }
 
-const TOP_KEYS = ['listen', 'maxBatchTotalSizeBytes', 'acUpdateEnabled', 'maxInlineBytes', 'uploadIdle', 'instances', 'execution'] as const;
+const TOP_KEYS = ['listen', 'maxBatchTotalSizeBytes', 'acUpdateEnabled', 'maxInlineBytes', 'uploadIdle', 'instances', 'execution', 'auth', 'tls', 'insecure'] as const;
 const EXECUTION_KEYS = ['defaultTimeout', 'maxTimeout', 'heartbeatInterval', 'maxWorkerLosses', 'retainCompleted'] as const;
 
 /** The embedded default: one instance "" on local disk under `dataDir`. */
@@ -51,6 +62,7 @@ export function defaultConfig(dataDir: string): ServerConfig {
         ac: { filesystem: { path: path.join(data, 'ac') } },
       },
     },
+    security: { insecure: false },
     execution: { defaultTimeoutMs: 15 * 60_000, maxTimeoutMs: 3 * 60 * 60_000, heartbeatIntervalMs: 5000, maxWorkerLosses: 3, retainCompletedMs: 10 * 60_000 },
   };
 }
@@ -93,7 +105,24 @@ export function parseServerConfig(text: string, baseDir: string, source = 'confi
     uploadIdleMs: optional(o, 'uploadIdle', source, expectDuration, d.uploadIdleMs),
     instances: Object.keys(instances).length > 0 ? instances : d.instances,
     execution: parseExecutionConfig(o.execution, `${source}.execution`, d.execution),
+    security: parseSecurityConfig(o, source, baseDir),
   };
+}
+
+function parseSecurityConfig(o: Record<string, unknown>, at: string, baseDir: string): SecurityConfig {
+  const security: SecurityConfig = { insecure: optional(o, 'insecure', at, expectBoolean, false) };
+  if (o.auth !== undefined) {
+    const a = expectObject(o.auth, `${at}.auth`, ['tokensFile']);
+    if (a.tokensFile === undefined) throw new ConfigError(`${at}.auth: "tokensFile" is required`);
+    security.tokensFile = path.resolve(baseDir, expectString(a.tokensFile, `${at}.auth.tokensFile`));
+  }
+  if (o.tls !== undefined) {
+    const t = expectObject(o.tls, `${at}.tls`, ['certFile', 'keyFile', 'caFile']);
+    if (t.certFile === undefined || t.keyFile === undefined) throw new ConfigError(`${at}.tls: "certFile" and "keyFile" are required`);
+    security.tls = { certFile: path.resolve(baseDir, expectString(t.certFile, `${at}.tls.certFile`)), keyFile: path.resolve(baseDir, expectString(t.keyFile, `${at}.tls.keyFile`)) };
+    if (t.caFile !== undefined) security.tls.caFile = path.resolve(baseDir, expectString(t.caFile, `${at}.tls.caFile`));
+  }
+  return security;
 }
 
 function parseExecutionConfig(v: unknown, at: string, d: ExecutionConfig): ExecutionConfig {

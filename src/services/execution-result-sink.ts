@@ -16,7 +16,7 @@ export function executionResultSink(instances: Instances, logger: Logger): Resul
     const ok = (status.code ?? 0) === Code.OK;
     const log = logger.child({ execution: e.id, action: e.request.actionDigest.toString(), mnemonic: e.request.mnemonic });
     if (ok && result && (result.exitCode ?? 0) === 0 && !e.request.action.doNotCache) {
-      await instances.get(e.request.instanceName).ac.put(e.request.actionDigest, result);
+      await instances.internal(e.request.instanceName).ac.put(e.request.actionDigest, result);
     }
     log.info({ code: Code[status.code ?? 0], exitCode: result?.exitCode, worker: result?.executionMetadata?.worker }, 'action completed');
     return re.ExecuteResponse.create({ result: result ?? undefined, status, cachedResult: false });

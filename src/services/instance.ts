@@ -17,7 +17,11 @@ export interface Instance {
 export class Instances {
   private readonly byName: Map<string, Instance>;
 
-  constructor(instances: Instance[]) {
+  /** `authorize` throws (PERMISSION_DENIED) when the current caller may not use an instance. */
+  constructor(
+    instances: Instance[],
+    private readonly authorize: (instance: string) => void = () => undefined,
+  ) {
     this.byName = new Map(instances.map((i) => [i.name, i]));
   }
 
@@ -27,6 +31,7 @@ export class Instances {
 
   /** INVALID_ARGUMENT for an unknown name (NOT_FOUND would read as a cache miss to clients). */
   get(name: string | null | undefined, requestedFunction?: number | null): Instance {
+    this.authorize(name ?? ''); // before the lookup, so a token cannot probe which instances exist
     const inst = this.byName.get(name ?? '');
     if (!inst) {
       throw invalidArgument(`unknown instance name "${name ?? ''}"; this server serves ${this.names.map((n) => `"${n}"`).join(', ')}`);
@@ -34,6 +39,13 @@ export class Instances {
     if (requestedFunction && requestedFunction !== inst.digestFunction.id) {
       throw invalidArgument(`digest_function ${requestedFunction} is not supported by instance "${inst.name}", which uses ${inst.digestFunction.name}`);
     }
+    return inst;
+  }
+
+  /** For the server's own work (e.g. recording a worker's result), outside any client's permissions. */
+  internal(name: string): Instance {
+    const inst = this.byName.get(name);
+    if (!inst) throw invalidArgument(`unknown instance name "${name}"`);
     return inst;
   }
 

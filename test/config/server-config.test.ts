@@ -58,7 +58,7 @@ describe('server config', () => {
   it('fails on an unknown nested key with the full path to it', () => {
     rejects(instance({ filesystem: { path: 'x', maxBytes: '1gb', maxbytes: '2gb' } }), 'config.instances["main"].cas.filesystem: unknown key "maxbytes"');
     rejects(instance({ verifying: { memory: { maxBytes: 1, ttl: '1s' } } }), 'config.instances["main"].cas.verifying.memory: unknown key "ttl"');
-    rejects(instance({ s3: {} }), 'config.instances["main"].cas: unknown key "s3"');
+    rejects(instance({ gcs: {} }), 'config.instances["main"].cas: unknown key "gcs"');
     rejects({ instances: { main: { cas: { memory: { maxBytes: 1 } }, ac: { memory: {} }, acc: {} } } }, 'config.instances["main"]: unknown key "acc"');
   });
 

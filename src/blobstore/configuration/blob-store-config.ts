@@ -1,16 +1,19 @@
 import * as path from 'node:path';
 import { ConfigError, expectDuration, expectInteger, expectObject, expectOneOf, expectSize, expectString, optional } from '../../config/config-reader';
+import { parseS3BlobStoreConfig, parseS3ConnectionConfig, S3BlobStoreConfig, S3ConnectionConfig } from './s3-config';
 
 /** The storage tree as configured: it mirrors the object graph one-to-one. */
 export type BlobStoreConfig =
   | { filesystem: { path: string; maxBytes: number } }
   | { memory: { maxBytes: number } }
   | { verifying: BlobStoreConfig }
-  | { existenceCaching: { backend: BlobStoreConfig; maxEntries: number; ttlMs: number } };
+  | { existenceCaching: { backend: BlobStoreConfig; maxEntries: number; ttlMs: number } }
+  | { s3: S3BlobStoreConfig }
+  | { readCaching: { fast: BlobStoreConfig; slow: BlobStoreConfig } };
 
-export type ActionCacheConfig = { filesystem: { path: string } } | { memory: { maxBytes: number } };
+export type ActionCacheConfig = { filesystem: { path: string } } | { memory: { maxBytes: number } } | { s3: S3ConnectionConfig };
 
-const BLOB_STORE_KINDS = ['filesystem', 'memory', 'verifying', 'existenceCaching'] as const;
+const BLOB_STORE_KINDS = ['filesystem', 'memory', 'verifying', 'existenceCaching', 's3', 'readCaching'] as const;
 
 export function parseBlobStoreConfig(v: unknown, at: string, baseDir: string): BlobStoreConfig {
   const [kind, body] = expectOneOf(v, at, BLOB_STORE_KINDS);
@@ -40,13 +43,21 @@ export function parseBlobStoreConfig(v: unknown, at: string, baseDir: string): B
         },
       };
     }
+    case 's3':
+      return { s3: parseS3BlobStoreConfig(body, here) };
+    case 'readCaching': {
+      const o = expectObject(body, here, ['fast', 'slow']);
+      if (o.fast === undefined || o.slow === undefined) throw new ConfigError(`${here}: "fast" and "slow" are required`);
+      return { readCaching: { fast: parseBlobStoreConfig(o.fast, `${here}.fast`, baseDir), slow: parseBlobStoreConfig(o.slow, `${here}.slow`, baseDir) } };
+    }
   }
   throw new ConfigError(`${at}: unknown blob store "${kind}"`);
 }
 
 export function parseActionCacheConfig(v: unknown, at: string, baseDir: string): ActionCacheConfig {
-  const [kind, body] = expectOneOf(v, at, ['filesystem', 'memory']);
+  const [kind, body] = expectOneOf(v, at, ['filesystem', 'memory', 's3']);
   const here = `${at}.${kind}`;
+  if (kind === 's3') return { s3: parseS3ConnectionConfig(body, here) };
   if (kind === 'filesystem') {
     const o = expectObject(body, here, ['path']);
     return { filesystem: { path: path.resolve(baseDir, expectString(o.path, `${here}.path`)) } };

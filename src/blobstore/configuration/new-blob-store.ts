@@ -2,23 +2,38 @@ import type { Logger } from 'pino';
 import { ActionCache } from '../../actioncache/action-cache';
 import { FileActionCache } from '../../actioncache/file-action-cache';
 import { MemoryActionCache } from '../../actioncache/memory-action-cache';
+import { S3ActionCache } from '../../actioncache/s3-action-cache';
 import { BlobStore } from '../blob-store';
 import { ExistenceCachingBlobStore } from '../existence-caching/existence-caching-blob-store';
 import { FilesystemBlobStore } from '../filesystem/filesystem-blob-store';
 import { MemoryBlobStore } from '../memory/memory-blob-store';
+import { ReadCachingBlobStore } from '../read-caching/read-caching-blob-store';
+import { S3BlobStore } from '../s3/s3-blob-store';
+import { newS3Location } from '../s3/s3-connection';
 import { VerifyingBlobStore } from '../verifying/verifying-blob-store';
 import { ActionCacheConfig, BlobStoreConfig } from './blob-store-config';
+import { s3ConnectionOptions } from './s3-config';
 
 /** The one recursive factory: builds the BlobStore tree exactly as the config describes it. */
-export async function newBlobStore(config: BlobStoreConfig, logger: Logger): Promise<BlobStore> {
+export async function newBlobStore(config: BlobStoreConfig, logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<BlobStore> {
   if ('filesystem' in config) return FilesystemBlobStore.open({ ...config.filesystem, logger });
   if ('memory' in config) return new MemoryBlobStore(config.memory.maxBytes);
-  if ('verifying' in config) return new VerifyingBlobStore(await newBlobStore(config.verifying, logger));
+  if ('verifying' in config) return new VerifyingBlobStore(await newBlobStore(config.verifying, logger, env));
+  if ('s3' in config) {
+    const c = config.s3;
+    const s3 = newS3Location(s3ConnectionOptions(c, env, 'cas.s3'));
+    return S3BlobStore.open(s3, { partSize: c.partSize, listRefreshMs: c.listRefreshMs, logger: logger.child({ store: 's3', bucket: c.bucket, prefix: c.prefix }) });
+  }
+  if ('readCaching' in config) {
+    const c = config.readCaching;
+    return new ReadCachingBlobStore(await newBlobStore(c.fast, logger, env), await newBlobStore(c.slow, logger, env), logger);
+  }
   const c = config.existenceCaching;
-  return new ExistenceCachingBlobStore(await newBlobStore(c.backend, logger), { maxEntries: c.maxEntries, ttlMs: c.ttlMs });
+  return new ExistenceCachingBlobStore(await newBlobStore(c.backend, logger, env), { maxEntries: c.maxEntries, ttlMs: c.ttlMs });
 }
 
-export async function newActionCache(config: ActionCacheConfig): Promise<ActionCache> {
+export async function newActionCache(config: ActionCacheConfig, env: NodeJS.ProcessEnv = process.env): Promise<ActionCache> {
   if ('filesystem' in config) return FileActionCache.open(config.filesystem.path);
+  if ('s3' in config) return new S3ActionCache(newS3Location(s3ConnectionOptions(config.s3, env, 'ac.s3')));
   return new MemoryActionCache(config.memory.maxBytes);
 }

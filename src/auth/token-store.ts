@@ -1,0 +1,79 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import JSON5 from 'json5';
+import { ConfigError, expectBoolean, expectObject, expectString } from '../config/config-reader';
+
+/** Who is calling: a client allowed on some instances, or a worker (allowed on the worker protocol and every CAS). */
+export interface Principal {
+  name: string;
+  kind: 'client' | 'worker';
+  /** Instance names this principal may use; `*` allows all. */
+  instances: ReadonlySet<string>;
+}
+
+interface Entry {
+  principal: Principal;
+  sha256: Buffer;
+}
+
+/**
+ * Bearer tokens from a JSON5 file: `{ clients: [{ name, token, instances: ["", "main"] | ["*"] }], workers: [{ name, token }] }`.
+ * Tokens are kept only as SHA-256 hashes and compared in constant time.
+ */
+export class TokenStore {
+  private constructor(private readonly entries: Entry[]) {}
+
+  static parse(text: string, source: string): TokenStore {
+    let raw: unknown;
+    try {
+      raw = JSON5.parse(text);
+    } catch (err) {
+      throw new ConfigError(`${source}: not valid JSON5: ${(err as Error).message}`);
+    }
+    const o = expectObject(raw, source, ['clients', 'workers']);
+    const entries: Entry[] = [];
+    const read = (list: unknown, kind: Principal['kind']) => {
+      if (list === undefined) return;
+      if (!Array.isArray(list)) throw new ConfigError(`${source}.${kind}s: expected a list`);
+      list.forEach((item, i) => {
+        const at = `${source}.${kind}s[${i}]`;
+        const e = expectObject(item, at, kind === 'client' ? ['name', 'token', 'instances', 'disabled'] : ['name', 'token', 'disabled']);
+        const token = expectString(e.token, `${at}.token`);
+        if (token.length < 16) throw new ConfigError(`${at}.token: use at least 16 characters (e.g. \`openssl rand -hex 32\`)`);
+        if (e.disabled !== undefined && expectBoolean(e.disabled, `${at}.disabled`)) return;
+        const instances = kind === 'worker' ? ['*'] : readInstances(e.instances, `${at}.instances`);
+        entries.push({ principal: { name: expectString(e.name, `${at}.name`), kind, instances: new Set(instances) }, sha256: sha256(token) });
+      });
+    };
+    read(o.clients, 'client');
+    read(o.workers, 'worker');
+    if (entries.length === 0) throw new ConfigError(`${source}: no tokens defined`);
+    return new TokenStore(entries);
+  }
+
+  static async load(file: string): Promise<TokenStore> {
+    return TokenStore.parse(await fsp.readFile(file, 'utf8'), file);
+  }
+
+  /** A copy that also accepts `token` as a worker (the all-in-one's own local workers). */
+  withWorkerToken(name: string, token: string): TokenStore {
+    return new TokenStore([...this.entries, { principal: { name, kind: 'worker', instances: new Set(['*']) }, sha256: sha256(token) }]);
+  }
+
+  /** The principal for a bearer token, or undefined when it matches none. */
+  authenticate(token: string): Principal | undefined {
+    const h = sha256(token);
+    let found: Principal | undefined;
+    for (const e of this.entries) if (timingSafeEqual(h, e.sha256)) found = e.principal;
+    return found;
+  }
+}
+
+function readInstances(v: unknown, at: string): string[] {
+  if (!Array.isArray(v) || v.length === 0) throw new ConfigError(`${at}: expected a non-empty list of instance names (or ["*"])`);
+  return v.map((x, i) => expectString(x, `${at}[${i}]`));
+}
+
+function sha256(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
