@@ -33,7 +33,12 @@ export type ServiceEntry = [ServiceDefinition, UntypedServiceImplementation, { w
 export type ExtraServices = (instances: Instances) => ServiceEntry[];
 
 /** Builds every instance's storage from config and serves the cache APIs. The composition is visible here. */
-export async function startFrontend(config: ServerConfig, logger: Logger, extra?: ExtraServices): Promise<Frontend> {
+export interface FrontendOptions {
+  /** Serve Capabilities, CAS, ByteStream and ActionCache (false for a scheduler-only process). */
+  cacheServices?: boolean;
+}
+
+export async function startFrontend(config: ServerConfig, logger: Logger, extra?: ExtraServices, options: FrontendOptions = {}): Promise<Frontend> {
   const { host, port, loopback } = parseListenAddress(config.listen);
   const { tokensFile, tls, insecure } = config.security;
   if (!loopback && !tokensFile) {
@@ -56,18 +61,18 @@ export async function startFrontend(config: ServerConfig, logger: Logger, extra?
   const extraServices = extra?.(instances) ?? [];
   const execEnabled = extraServices.some(([def]) => 'execute' in def);
   const credentials = tls ? ServerCredentials.createSsl(null, [{ cert_chain: await fsp.readFile(tls.certFile), private_key: await fsp.readFile(tls.keyFile) }], false) : undefined;
-  const services: ServiceEntry[] = [
+  const cache: ServiceEntry[] = [
     [CapabilitiesService, capabilitiesService(instances, { maxBatchTotalSizeBytes: config.maxBatchTotalSizeBytes, acUpdateEnabled: config.acUpdateEnabled, execEnabled: () => execEnabled }, logger)],
     [ContentAddressableStorageService, casService(instances, { maxBatchTotalSizeBytes: config.maxBatchTotalSizeBytes }, logger)],
     [ByteStreamService, byteStreamService(instances, sessions, logger)],
     [ActionCacheService, actionCacheService(instances, { updateEnabled: config.acUpdateEnabled, maxInlineBytes: config.maxInlineBytes }, logger)],
-    ...extraServices,
   ];
+  const services = [...(options.cacheServices === false ? [] : cache), ...extraServices];
   const started = await startGrpcServer(
     { host, port, maxMessageBytes: config.maxBatchTotalSizeBytes + 1024 * 1024, credentials },
     services.map(([def, impl, o]) => [def, authenticated(impl, auth, logger, o?.workerOnly)]),
   );
-  logger.info({ address: `${host}:${started.port}`, instances: instances.names, execution: execEnabled, tls: !!tls, auth: auth.enabled }, 'frontend listening');
+  logger.info({ address: `${host}:${started.port}`, instances: instances.names, services: services.map(([def]) => Object.values(def)[0].path.split('/')[1]), tls: !!tls, auth: auth.enabled }, 'frontend listening');
   return {
     port: started.port,
     instances,

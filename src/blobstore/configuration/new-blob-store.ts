@@ -22,7 +22,7 @@ export async function newBlobStore(config: BlobStoreConfig, logger: Logger, env:
   if ('s3' in config) {
     const c = config.s3;
     const s3 = newS3Location(s3ConnectionOptions(c, env, 'cas.s3'));
-    return S3BlobStore.open(s3, { partSize: c.partSize, listRefreshMs: c.listRefreshMs, logger: logger.child({ store: 's3', bucket: c.bucket, prefix: c.prefix }) });
+    return S3BlobStore.open(s3, { partSize: c.partSize, listRefreshMs: c.listRefreshMs, confirmMissing: c.confirmMissing, logger: logger.child({ store: 's3', bucket: c.bucket, prefix: c.prefix }) });
   }
   if ('readCaching' in config) {
     const c = config.readCaching;

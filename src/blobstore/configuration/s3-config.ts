@@ -1,5 +1,5 @@
 import { S3ConnectionOptions } from '../s3/s3-connection';
-import { ConfigError, expectDuration, expectObject, expectSize, expectString, optional } from '../../config/config-reader';
+import { ConfigError, expectBoolean, expectDuration, expectObject, expectSize, expectString, optional } from '../../config/config-reader';
 
 /** How to reach a bucket. Credentials may be left out here and come from the environment (never logged with the config). */
 export interface S3ConnectionConfig {
@@ -16,6 +16,7 @@ export interface S3ConnectionConfig {
 export interface S3BlobStoreConfig extends S3ConnectionConfig {
   listRefreshMs: number;
   partSize: number;
+  confirmMissing: boolean;
 }
 
 const CONNECTION_KEYS = ['endpoint', 'bucket', 'prefix', 'region', 'accessKey', 'secretKey', 'requestTimeout'];
@@ -39,12 +40,13 @@ export function parseS3ConnectionConfig(body: unknown, at: string, extraKeys: st
 }
 
 export function parseS3BlobStoreConfig(body: unknown, at: string): S3BlobStoreConfig {
-  const o = expectObject(body, at, [...CONNECTION_KEYS, 'listRefresh', 'partSize']);
+  const o = expectObject(body, at, [...CONNECTION_KEYS, 'listRefresh', 'partSize', 'confirmMissing']);
   const partSize = optional(o, 'partSize', at, expectSize, 16 * 1024 * 1024);
   if (partSize < 5 * 1024 * 1024) throw new ConfigError(`${at}.partSize: S3 requires parts of at least 5MiB, got ${partSize} bytes`);
   const listRefreshMs = optional(o, 'listRefresh', at, expectDuration, 60_000);
   if (listRefreshMs < 1000) throw new ConfigError(`${at}.listRefresh: expected at least "1s" (each refresh lists the whole prefix), got ${listRefreshMs} ms`);
-  return { ...parseS3ConnectionConfig(o, at, ['listRefresh', 'partSize']), listRefreshMs, partSize };
+  const confirmMissing = optional(o, 'confirmMissing', at, expectBoolean, false);
+  return { ...parseS3ConnectionConfig(o, at, ['listRefresh', 'partSize', 'confirmMissing']), listRefreshMs, partSize, confirmMissing };
 }
 
 /** Fills credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY when the config leaves them out. */

@@ -15,6 +15,8 @@ export interface S3BlobStoreOptions {
   partSize?: number;
   /** Full listing of `cas/` this often (see S3ExistenceIndex for what that means for consistency). */
   listRefreshMs?: number;
+  /** Confirm index misses with HEAD requests (for a scheduler, which must not see another process's uploads as missing). */
+  confirmMissing?: boolean;
   logger?: Logger;
 }
 
@@ -53,7 +55,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   findMissing(digests: Digest[]): Promise<Digest[]> {
-    return this.index.findMissing(digests);
+    return this.index.findMissing(digests, this.options.confirmMissing);
   }
 
   async get(digest: Digest, options?: ReadOptions): Promise<Readable> {

@@ -71,9 +71,13 @@ export class S3ExistenceIndex {
     this.changesDuringListing?.set(key, false);
   }
 
-  async findMissing(digests: Digest[]): Promise<Digest[]> {
+  /**
+   * `confirm`: HEAD what the index does not know even when it is complete — for callers to whom a false "missing"
+   * is costly (the scheduler's input check), never for client FindMissingBlobs, where it would cost a request per new blob.
+   */
+  async findMissing(digests: Digest[], confirm = false): Promise<Digest[]> {
     const unknown = digests.filter((d) => !d.isEmpty && !this.present.has(d.key));
-    if (this.complete || unknown.length === 0) return unknown;
+    if ((this.complete && !confirm) || unknown.length === 0) return unknown;
     const missing: Digest[] = [];
     let next = 0;
     const lane = async () => {

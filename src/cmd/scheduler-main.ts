@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+import { executionServices } from './execution-services';
+import { startFrontend } from './frontend';
+import { onShutdown, SERVER_FLAGS, serverMain, startOrExit } from './server-main';
+
+const USAGE = `usage: node dist/src/cmd/scheduler-main.js ${SERVER_FLAGS}
+Serves Execute/WaitExecution (frontends relay them here) and the worker protocol. Its config names the same
+storage as the frontends' (it reads Actions, checks inputs and writes the action cache).`;
+
+/** The scheduler as its own process: queue, operations and the worker protocol; no cache services. */
+async function main(): Promise<void> {
+  const m = await serverMain('rustexec-scheduler', USAGE);
+  if (!m) return;
+  const { logger, config } = m;
+  const server = await startOrExit(logger, () => startFrontend(config, logger, executionServices(config.execution, config.maxInlineBytes, logger), { cacheServices: false }));
+  onShutdown(logger, () => server.close());
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
