@@ -1,0 +1,3 @@
+fn main() {
+    println!("{}", greeting::greeting("remote execution"));
+}
