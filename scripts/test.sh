@@ -6,12 +6,16 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v bazel >/dev/null 2>&1 || need_apt+=(bazel-bootstrap)
 command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
+
+# Real Rust crates for the rules_rust example (Debian's librust-*-dev sources).
+scripts/install-rust-crates.sh --no-setup
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund

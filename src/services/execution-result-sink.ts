@@ -5,6 +5,14 @@ import { Execution } from '../scheduler/execution';
 import { ResultSink } from '../scheduler/scheduler';
 import { Instances } from './instance';
 
+type Ts = { seconds?: unknown; nanos?: number | null } | null | undefined;
+const ms = (t: Ts) => (t ? Number(t.seconds ?? 0) * 1000 + (t.nanos ?? 0) / 1e6 : undefined);
+function spanMs(start: Ts, end: Ts): number | undefined {
+  const a = ms(start);
+  const b = ms(end);
+  return a === undefined || b === undefined ? undefined : Math.round(b - a);
+}
+
 /**
  * Builds the ExecuteResponse from a worker's answer and caches it by policy: only a successful run
  * (status OK, exit code 0) of an action without do_not_cache is written to the AC. Failures are returned, never cached.
@@ -18,7 +26,11 @@ export function executionResultSink(instances: Instances, logger: Logger): Resul
     if (ok && result && (result.exitCode ?? 0) === 0 && !e.request.action.doNotCache) {
       await instances.internal(e.request.instanceName).ac.put(e.request.actionDigest, result);
     }
-    log.info({ code: Code[status.code ?? 0], exitCode: result?.exitCode, worker: result?.executionMetadata?.worker }, 'action completed');
+    const md = result?.executionMetadata;
+    log.info(
+      { code: Code[status.code ?? 0], exitCode: result?.exitCode, worker: md?.worker, inputFetchMs: spanMs(md?.inputFetchStartTimestamp, md?.inputFetchCompletedTimestamp), executionMs: spanMs(md?.executionStartTimestamp, md?.executionCompletedTimestamp) },
+      'action completed',
+    );
     return re.ExecuteResponse.create({ result: result ?? undefined, status, cachedResult: false });
   };
 }
