@@ -1,4 +1,5 @@
 import { cacheBench } from './cache.bench';
+import { rustBench } from './rust.bench';
 import { s3Bench } from './s3.bench';
 import { codecBench } from './codec.bench';
 
@@ -8,6 +9,7 @@ async function main(): Promise<void> {
   await codecBench();
   await cacheBench();
   await s3Bench();
+  await rustBench();
 }
 
 main().catch((err) => {

@@ -88,7 +88,7 @@ export class FilesystemBlobStore implements BlobStore {
       throw err;
     }
     // The open descriptor keeps the bytes readable even if the blob is evicted meanwhile.
-    return fh.createReadStream({ start, end: end - 1, highWaterMark: 256 * 1024, autoClose: true });
+    return fh.createReadStream({ start, end: end - 1, highWaterMark: 1024 * 1024, autoClose: true });
   }
 
   async createWriter(digest: Digest): Promise<BlobWriter> {
