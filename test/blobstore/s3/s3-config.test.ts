@@ -28,7 +28,7 @@ describe('S3 and read-caching configuration', () => {
   it('parses an S3 store with defaults and normalises the prefix', () => {
     const c = parseBlobStoreConfig({ s3: { endpoint: 'http://127.0.0.1:9000', bucket: 'cas', prefix: 'prod', listRefresh: '30s', partSize: '8MiB' } }, 'cas', '/base');
     assert.deepEqual(c, {
-      s3: { endpoint: 'http://127.0.0.1:9000', bucket: 'cas', prefix: 'prod/', region: undefined, accessKey: undefined, secretKey: undefined, requestTimeoutMs: 30_000, listRefreshMs: 30_000, partSize: 8 * 1024 * 1024 },
+      s3: { endpoint: 'http://127.0.0.1:9000', bucket: 'cas', prefix: 'prod/', region: undefined, accessKey: undefined, secretKey: undefined, requestTimeoutMs: 30_000, listRefreshMs: 30_000, partSize: 8 * 1024 * 1024, confirmMissing: false },
     });
   });
 

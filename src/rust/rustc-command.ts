@@ -1,0 +1,80 @@
+import * as path from 'node:path';
+import { REv2 } from '../proto';
+
+export type RustActionKind = 'rustc-metadata' | 'rustc-rlib' | 'rustc-bin' | 'rustc-proc-macro' | 'other';
+
+export interface RustcCommand {
+  kind: RustActionKind;
+  crateName?: string;
+  /** The `.rmeta` output (relative to the working directory) of a metadata or rlib action. */
+  rmetaPath?: string;
+  /** The `.rlib` output (declared by an rlib action; inferred next to the `.rmeta` for a metadata action). */
+  rlibPath?: string;
+  /** The `@file` argument handed to rustc (a pipelined pair differs only in its name, not its content). */
+  paramFile?: string;
+  /** argv with the quit flag removed and the param file replaced by a placeholder: equal for both actions of a pair. */
+  pairArgv?: string[];
+}
+
+const QUIT_FLAG = '--rustc-quit-on-rmeta';
+
+/** Declared outputs: output_paths when set, else the deprecated output_files + output_directories. */
+export function declaredOutputs(c: REv2.ICommand): string[] {
+  return c.outputPaths?.length ? [...c.outputPaths] : [...(c.outputFiles ?? []), ...(c.outputDirectories ?? [])];
+}
+
+/**
+ * Recognises rustc actions from the Command alone: a rules_rust-style `process_wrapper … -- rustc …` (or rustc run
+ * directly), classified by what it declares as outputs. Anything else, or anything ambiguous, is "other" and runs
+ * exactly as before.
+ */
+export function classifyCommand(c: REv2.ICommand): RustcCommand {
+  const argv = c.arguments ?? [];
+  if (argv.length === 0) return { kind: 'other' };
+  const sep = argv.indexOf('--');
+  const wrapped = sep > 0 && /process_wrapper(\.exe)?$/.test(path.basename(argv[0]));
+  const rustcAt = wrapped ? sep + 1 : 0;
+  if (!/^rustc(\.exe)?$/.test(path.basename(argv[rustcAt] ?? ''))) return { kind: 'other' };
+  const wrapperFlags = wrapped ? argv.slice(1, sep) : [];
+  const rustcArgs = argv.slice(rustcAt + 1);
+  const quit = wrapperFlags.some((f, i) => f === QUIT_FLAG && wrapperFlags[i + 1] === 'true');
+  const outputs = declaredOutputs(c);
+  const rmetas = outputs.filter((o) => o.endsWith('.rmeta'));
+  const rlibs = outputs.filter((o) => o.endsWith('.rlib'));
+  const paramFiles = rustcArgs.filter((a) => a.startsWith('@'));
+  // rules_rust keeps --crate-name in the param file; the output name `lib<name>-<hash>.rlib` carries it too.
+  const crateName = flagValue(rustcArgs, '--crate-name') ?? /^lib(.+?)(-[^-]*)?\.(rlib|rmeta)$/.exec(path.basename(rmetas[0] ?? rlibs[0] ?? ''))?.[1];
+  const base = { crateName, paramFile: paramFiles.length === 1 ? paramFiles[0].slice(1) : undefined };
+
+  if (quit && rmetas.length === 1 && outputs.length === 1) {
+    const rmetaPath = rmetas[0];
+    return { kind: 'rustc-metadata', ...base, rmetaPath, rlibPath: rmetaPath.replace(/\.rmeta$/, '.rlib'), pairArgv: pairArgv(argv, base.paramFile) };
+  }
+  if (quit) return { kind: 'other' }; // A quit flag without a single .rmeta output: not a shape we know.
+  if (rlibs.length === 1) {
+    const rlibPath = rlibs[0];
+    return { kind: 'rustc-rlib', ...base, rlibPath, rmetaPath: rlibPath.replace(/\.rlib$/, '.rmeta'), pairArgv: pairArgv(argv, base.paramFile) };
+  }
+  if (outputs.some((o) => /\.(so|dylib|dll)$/.test(o)) && (flagValue(rustcArgs, '--crate-type') ?? 'proc-macro') === 'proc-macro') return { kind: 'rustc-proc-macro', ...base };
+  if (outputs.length >= 1 && outputs.every((o) => !/\.(rlib|rmeta|so|dylib|dll|a)$/.test(o))) return { kind: 'rustc-bin', ...base };
+  return { kind: 'other' };
+}
+
+/** The command a metadata action's partner would run: the same invocation without `--rustc-quit-on-rmeta true`. */
+export function withoutQuitFlag(argv: string[]): string[] {
+  const i = argv.indexOf(QUIT_FLAG);
+  const sep = argv.indexOf('--');
+  return i >= 0 && (sep < 0 || i < sep) && argv[i + 1] === 'true' ? [...argv.slice(0, i), ...argv.slice(i + 2)] : argv;
+}
+
+function pairArgv(argv: string[], paramFile: string | undefined): string[] {
+  return withoutQuitFlag(argv).map((a) => (paramFile !== undefined && a === `@${paramFile}` ? '@<params>' : a));
+}
+
+function flagValue(args: string[], flag: string): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === flag) return args[i + 1];
+    if (args[i].startsWith(`${flag}=`)) return args[i].slice(flag.length + 1);
+  }
+  return undefined;
+}
