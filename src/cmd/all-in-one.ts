@@ -6,13 +6,14 @@ import { startFrontend } from './frontend';
 import { LocalWorkers } from './local-workers';
 import { onShutdown, SERVER_FLAGS, serverMain, startOrExit } from './server-main';
 
-const USAGE = `usage: npm start -- ${SERVER_FLAGS} [--workers N]`;
+const USAGE = `usage: npm start -- ${SERVER_FLAGS} [--workers N] [--rust-fusion=false]`;
 
 /** Everything on one machine: cache + execution frontend, scheduler, and N local worker processes. */
 async function main(): Promise<void> {
-  const m = await serverMain('rustexec', USAGE, { workers: 'string' });
+  const m = await serverMain('rustexec', USAGE, { workers: 'string', 'rust-fusion': 'boolean' });
   if (!m) return;
   const { logger, config, args, dataDir } = m;
+  if (args['rust-fusion'] !== undefined) config.execution.rustFusion = args['rust-fusion'] === true;
   const workerCount = args.workers !== undefined ? Number(args.workers) : os.cpus().length;
   if (!Number.isInteger(workerCount) || workerCount < 0) {
     logger.fatal(`--workers must be a whole number ≥ 0, got "${args.workers}"`);

@@ -11,7 +11,7 @@ import { ExtraServices } from './frontend';
 export function executionServices(config: ExecutionConfig, maxInlineBytes: number, logger: Logger, onScheduler?: (s: Scheduler) => void): ExtraServices {
   return (instances) => {
     const scheduler = new Scheduler(
-      { heartbeatIntervalMs: config.heartbeatIntervalMs, maxWorkerLosses: config.maxWorkerLosses, retainCompletedMs: config.retainCompletedMs, timeoutGraceMs: 30_000 },
+      { heartbeatIntervalMs: config.heartbeatIntervalMs, maxWorkerLosses: config.maxWorkerLosses, retainCompletedMs: config.retainCompletedMs, timeoutGraceMs: 30_000, rustFusion: config.rustFusion },
       executionResultSink(instances, logger),
       logger.child({ component: 'scheduler' }),
     );

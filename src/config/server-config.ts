@@ -17,6 +17,8 @@ export interface ExecutionConfig {
   heartbeatIntervalMs: number;
   maxWorkerLosses: number;
   retainCompletedMs: number;
+  /** Run a crate's RustcMetadata and Rustc actions as one rustc process. */
+  rustFusion: boolean;
 }
 
 export interface SecurityConfig {
@@ -43,7 +45,7 @@ export interface ServerConfig {
 }
 
 const TOP_KEYS = ['listen', 'maxBatchTotalSizeBytes', 'acUpdateEnabled', 'maxInlineBytes', 'uploadIdle', 'instances', 'execution', 'auth', 'tls', 'insecure'] as const;
-const EXECUTION_KEYS = ['defaultTimeout', 'maxTimeout', 'heartbeatInterval', 'maxWorkerLosses', 'retainCompleted'] as const;
+const EXECUTION_KEYS = ['defaultTimeout', 'maxTimeout', 'heartbeatInterval', 'maxWorkerLosses', 'retainCompleted', 'rustFusion'] as const;
 
 /** The embedded default: one instance "" on local disk under `dataDir`. */
 export function defaultConfig(dataDir: string): ServerConfig {
@@ -63,7 +65,7 @@ export function defaultConfig(dataDir: string): ServerConfig {
       },
     },
     security: { insecure: false },
-    execution: { defaultTimeoutMs: 15 * 60_000, maxTimeoutMs: 3 * 60 * 60_000, heartbeatIntervalMs: 5000, maxWorkerLosses: 3, retainCompletedMs: 10 * 60_000 },
+    execution: { defaultTimeoutMs: 15 * 60_000, maxTimeoutMs: 3 * 60 * 60_000, heartbeatIntervalMs: 5000, maxWorkerLosses: 3, retainCompletedMs: 10 * 60_000, rustFusion: true },
   };
 }
 
@@ -134,6 +136,7 @@ function parseExecutionConfig(v: unknown, at: string, d: ExecutionConfig): Execu
     heartbeatIntervalMs: optional(o, 'heartbeatInterval', at, expectDuration, d.heartbeatIntervalMs),
     maxWorkerLosses: optional(o, 'maxWorkerLosses', at, (x, a) => expectInteger(x, a, 1), d.maxWorkerLosses),
     retainCompletedMs: optional(o, 'retainCompleted', at, expectDuration, d.retainCompletedMs),
+    rustFusion: optional(o, 'rustFusion', at, expectBoolean, d.rustFusion),
   };
 }
 

@@ -4,7 +4,8 @@ import { unsatisfied, WorkerPlatform } from './platform';
 /**
  * Pending executions. The next one for a worker is chosen among those whose platform it satisfies, by
  * (1) ExecutionPolicy.priority, lower first; (2) fairness: the invocation with the fewest actions running now;
- * (3) arrival order.
+ * (3) critical path: rustc metadata actions (which unblock dependents) before rlib, link and other actions;
+ * (4) arrival order.
  */
 export class BuildQueue {
   private readonly pending: Execution[] = [];
@@ -44,6 +45,7 @@ export class BuildQueue {
   }
 }
 
+/** Priority first, then fairness between invocations, then critical-path (metadata) actions, then arrival. */
 function compare(a: Execution, aRunning: number, b: Execution, bRunning: number): number {
-  return a.request.priority - b.request.priority || aRunning - bRunning || a.sequence - b.sequence;
+  return a.request.priority - b.request.priority || aRunning - bRunning || Number(b.critical) - Number(a.critical) || a.sequence - b.sequence;
 }

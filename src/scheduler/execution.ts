@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Digest } from '../digest/digest';
 import { DigestFunction } from '../digest/digest-function';
 import { REv2 } from '../proto';
+import { RustActionKind } from '../rust/rustc-command';
 import { PlatformProperty } from './platform';
 
 export type Stage = 'QUEUED' | 'EXECUTING' | 'COMPLETED';
@@ -19,6 +20,21 @@ export interface ExecutionRequest {
   invocationId: string;
   timeoutMs: number;
   mnemonic?: string;
+  /** What kind of rustc action this is (absent: not recognised, runs as "other"). */
+  rust?: RustActionInfo;
+  /** Internal fused rustc run serving a metadata/rlib pair; not a client operation. */
+  carrier?: boolean;
+  /** Report the .rmeta at this path (relative to the working directory) as soon as it exists. */
+  watchRmeta?: string;
+}
+
+export interface RustActionInfo {
+  kind: RustActionKind;
+  crateName?: string;
+  /** Shared by a crate's RustcMetadata and Rustc actions (see src/rust/pair-key.ts). */
+  pairKey?: string;
+  rmetaPath?: string;
+  rlibPath?: string;
 }
 
 /** One run of one action, shared by every Execute/WaitExecution call that waits for it. */
@@ -27,6 +43,8 @@ export class Execution {
   stage: Stage = 'QUEUED';
   /** How many times a worker was lost while running it. */
   lostWorkers = 0;
+  /** On the critical path: a metadata action, or a fused run whose .rmeta someone waits for. Runs first. */
+  critical: boolean;
   workerId?: string;
   response?: REv2.ExecuteResponse;
   readonly queuedAt: Date;
@@ -39,6 +57,7 @@ export class Execution {
     readonly sequence: number,
   ) {
     this.queuedAt = now;
+    this.critical = request.rust?.kind === 'rustc-metadata';
   }
 
   get operationName(): string {

@@ -3,7 +3,9 @@ import type { Logger } from 'pino';
 import { Code, StatusError } from '../grpc/status-error';
 import { toRpcStatus } from '../grpc/rpc-status';
 import { protobuf, ProtobufPb, re, REv2, worker, WorkerPb } from '../proto';
+import { BuildAccounting } from './build-accounting';
 import { BuildQueue } from './build-queue';
+import { RustFusion } from './rust-fusion';
 import { Execution, ExecutionRequest } from './execution';
 import { formatPlatform, PlatformProperty, unsatisfied, workerPlatform, WorkerPlatform } from './platform';
 
@@ -15,6 +17,10 @@ export interface SchedulerOptions {
   retainCompletedMs: number;
   /** Extra time beyond the action timeout before the scheduler gives up on a worker's answer. */
   timeoutGraceMs: number;
+  /** Run a crate's RustcMetadata and Rustc actions as one rustc process (see RustFusion). */
+  rustFusion?: boolean;
+  /** Quiet time after a build's last action before its summary line is logged. */
+  buildIdleMs?: number;
   now?: () => number;
 }
 
@@ -46,6 +52,8 @@ export class Scheduler {
   private readonly now: () => number;
   private sequence = 0;
   private workerCount = 0;
+  private readonly fusion?: RustFusion;
+  readonly accounting: BuildAccounting;
 
   constructor(
     private readonly options: SchedulerOptions,
@@ -53,6 +61,17 @@ export class Scheduler {
     private readonly logger: Logger,
   ) {
     this.now = options.now ?? Date.now;
+    this.accounting = new BuildAccounting(logger, options.buildIdleMs ?? 2000, this.now);
+    if (options.rustFusion) {
+      this.fusion = new RustFusion(
+        {
+          enqueue: (request) => this.enqueue(new Execution(request, new Date(this.now()), this.sequence++)),
+          completeWith: (e, finished) => this.completeWith(e, finished),
+          fused: (invocationId, saved) => this.accounting.fused(invocationId, saved),
+        },
+        logger.child({ component: 'rust-fusion' }),
+      );
+    }
     this.watchdog = setInterval(() => this.checkHeartbeats(), options.heartbeatIntervalMs);
     this.watchdog.unref();
   }
@@ -70,10 +89,23 @@ export class Scheduler {
       return e;
     }
     this.inFlight.set(key, e);
+    this.accounting.started(e);
+    if (this.fusion?.attach(e)) return e;
+    return this.enqueue(e);
+  }
+
+  private enqueue(e: Execution): Execution {
     this.queue.push(e);
-    this.logger.debug({ execution: e.id, action: request.actionDigest.toString(), mnemonic: request.mnemonic, queued: this.queue.length }, 'queued');
+    const r = e.request;
+    this.logger.debug({ execution: e.id, action: r.actionDigest.toString(), mnemonic: r.mnemonic, rust: r.rust?.kind, carrier: r.carrier, queued: this.queue.length }, 'queued');
     this.dispatch();
     return e;
+  }
+
+  /** A fused run's .rmeta is ready (worker message). */
+  rmetaReady(workerId: string, msg: WorkerPb.IRmetaReady): void {
+    const e = this.workers.get(workerId)?.running.get(msg.executionId ?? '');
+    if (e && this.fusion?.isCarrier(e)) this.fusion.rmetaReady(e, msg);
   }
 
   /** An operation by name (`operations/{id}` or the bare id), including recently completed ones. */
@@ -119,12 +151,22 @@ export class Scheduler {
     w.lastSeenMs = this.now();
     w.running.delete(e.id);
     this.clearDeadline(e);
+    if (e.request.rust && msg.result) this.accounting.rustcRun(e, msg.cpuSeconds ?? 0, executionMs(msg.result));
+    if (this.fusion?.isCarrier(e)) {
+      await this.fusion.carrierFinished(e, msg);
+      e.complete(re.ExecuteResponse.create({ status: msg.status ?? undefined }));
+    } else {
+      await this.completeWith(e, msg);
+    }
+    this.dispatch();
+  }
+
+  private async completeWith(e: Execution, msg: WorkerPb.IExecutionFinished): Promise<void> {
     try {
       this.complete(e, await this.sink(e, msg));
     } catch (err) {
       this.finishWithStatus(e, new StatusError(Code.INTERNAL, `recording the result failed: ${(err as Error).message}`));
     }
-    this.dispatch();
   }
 
   /** A worker's stream ended or it stopped heartbeating: requeue what it was running. */
@@ -183,6 +225,7 @@ export class Scheduler {
           command: r.command,
           timeout: durationOf(r.timeoutMs),
           queuedTimestamp: timestampOf(e.queuedAt.getTime()),
+          watchRmeta: r.watchRmeta ?? '',
         },
       }),
     );
@@ -201,13 +244,21 @@ export class Scheduler {
   }
 
   private complete(e: Execution, response: REv2.ExecuteResponse): void {
-    this.inFlight.delete(`${e.request.instanceName}\n${e.request.actionDigest.key}`);
+    if (e.done) return;
+    const key = `${e.request.instanceName}\n${e.request.actionDigest.key}`;
+    if (this.inFlight.get(key) === e) this.inFlight.delete(key);
     e.complete(response);
+    this.accounting.completed(e);
     setTimeout(() => this.operations.delete(e.id), this.options.retainCompletedMs).unref();
   }
 
   private finishWithStatus(e: Execution, err: StatusError): void {
     this.queue.remove(e);
+    if (this.fusion?.isCarrier(e)) {
+      void this.fusion.carrierFinished(e, { executionId: e.id, status: toRpcStatus(err) });
+      e.complete(re.ExecuteResponse.create({ status: toRpcStatus(err) }));
+      return;
+    }
     this.complete(e, re.ExecuteResponse.create({ status: toRpcStatus(err) }));
   }
 
@@ -242,6 +293,14 @@ export class Scheduler {
     const cutoff = this.now() - 3 * this.options.heartbeatIntervalMs;
     for (const w of [...this.workers.values()]) if (w.lastSeenMs < cutoff) this.workerLost(w.id, 'missed 3 heartbeats');
   }
+}
+
+function executionMs(r: REv2.IActionResult): number | undefined {
+  const md = r.executionMetadata;
+  const ms = (t: ProtobufPb.ITimestamp | null | undefined) => (t ? Number(t.seconds ?? 0) * 1000 + (t.nanos ?? 0) / 1e6 : undefined);
+  const a = ms(md?.executionStartTimestamp);
+  const b = ms(md?.executionCompletedTimestamp);
+  return a === undefined || b === undefined ? undefined : Math.round(b - a);
 }
 
 export function durationOf(ms: number): ProtobufPb.IDuration {

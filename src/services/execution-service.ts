@@ -5,7 +5,7 @@ import { Digest } from '../digest/digest';
 import { serverStreaming, writeMessage } from '../grpc/handlers';
 import { Code, StatusError } from '../grpc/status-error';
 import { toRpcStatus } from '../grpc/rpc-status';
-import { longrunning, LongrunningPb, packAny, re, REv2 } from '../proto';
+import { longrunning, LongrunningPb, packAny, re, REv2, worker } from '../proto';
 import { Execution, Stage } from '../scheduler/execution';
 import { requiredPlatform } from '../scheduler/platform';
 import { Scheduler } from '../scheduler/scheduler';
@@ -13,6 +13,8 @@ import { inlineOutputs } from './inline-outputs';
 import { Instance, Instances } from './instance';
 import { findMissingInputs, missingBlobsError } from './missing-inputs';
 import { requestMetadata } from './request-metadata';
+import { classifyCommand } from '../rust/rustc-command';
+import { pairKey } from '../rust/pair-key';
 
 export interface ExecutionServiceOptions {
   defaultTimeoutMs: number;
@@ -63,7 +65,11 @@ export function executionService(instances: Instances, scheduler: Scheduler, opt
         await writeMessage(call, completedOperation(`operations/missing-${actionDigest.hash}`, actionDigest, response));
         return;
       }
+      const rc = classifyCommand(command);
+      const rust = rc.kind === 'other' ? undefined : { kind: rc.kind, crateName: rc.crateName, rmetaPath: rc.rmetaPath, rlibPath: rc.rlibPath, pairKey: await pairKey(inst.cas, action, command, rc, inputRoot).catch(() => undefined) };
+      if (rust) log.debug({ rust: rust.kind, crate: rust.crateName, paired: !!rust.pairKey }, 'rustc action');
       const execution = scheduler.submit({
+        rust,
         instanceName: inst.name,
         digestFunction: inst.digestFunction,
         actionDigest,
@@ -131,7 +137,12 @@ function resolveTimeout(action: REv2.Action, o: ExecutionServiceOptions): number
 const STAGE: Record<Stage, number> = { QUEUED: re.ExecutionStage.Value.QUEUED, EXECUTING: re.ExecutionStage.Value.EXECUTING, COMPLETED: re.ExecutionStage.Value.COMPLETED };
 
 async function operationOf(e: Execution, inst: Instance, inline: REv2.ExecuteRequest | undefined): Promise<LongrunningPb.Operation> {
-  const metadata = packAny(re.ExecuteOperationMetadata, re.ExecuteOperationMetadata.create({ stage: STAGE[e.stage], actionDigest: e.request.actionDigest.toProto(), digestFunction: inst.digestFunction.id }));
+  const rust = e.request.rust;
+  const partialExecutionMetadata = rust ? { auxiliaryMetadata: [packAny(worker.ActionClass, worker.ActionClass.create({ kind: rust.kind, crateName: rust.crateName ?? '', fused: !!rust.pairKey }))] } : undefined;
+  const metadata = packAny(
+    re.ExecuteOperationMetadata,
+    re.ExecuteOperationMetadata.create({ stage: STAGE[e.stage], actionDigest: e.request.actionDigest.toProto(), digestFunction: inst.digestFunction.id, partialExecutionMetadata }),
+  );
   if (!e.done || !e.response) return longrunning.Operation.create({ name: e.operationName, metadata, done: false });
   let response = e.response;
   if (inline && response.result && (inline.inlineStdout || inline.inlineStderr || inline.inlineOutputFiles.length)) {

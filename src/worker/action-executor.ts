@@ -5,11 +5,14 @@ import type { Logger } from 'pino';
 import { BlobStore } from '../blobstore/blob-store';
 import { Digest } from '../digest/digest';
 import { DigestFunction, SHA1, SHA256 } from '../digest/digest-function';
-import { Code, invalidArgument, StatusError } from '../grpc/status-error';
+import { Code, invalidArgument, StatusError, toStatusError } from '../grpc/status-error';
 import { OK_STATUS, toRpcStatus } from '../grpc/rpc-status';
 import { re, REv2, rpc, worker, WorkerPb } from '../proto';
 import { digestFile, uploadBlobs } from './blob-uploader';
-import { Executor } from './executor';
+import { putBlob } from '../blobstore/blob-io';
+import { ExecutionEvents, Executor } from './executor';
+import { ProcessGroupCpu } from './process-group-cpu';
+import { waitForRmeta } from './rmeta-watcher';
 import { InputRoot } from './input-root';
 import { OutputCollector } from './output-collector';
 import { relativeComponents } from './path-safety';
@@ -41,15 +44,47 @@ export class ActionExecutor implements Executor {
     this.now = o.now ?? Date.now;
   }
 
-  async execute(a: WorkerPb.Assignment, signal: AbortSignal): Promise<WorkerPb.ExecutionFinished> {
+  /**
+   * For a fused rustc run: once the .rmeta is in place, upload it with stdout/stderr as printed so far (snapshots:
+   * rustc goes on writing) and report the metadata action's result while the full compile continues.
+   */
+  private async reportRmeta(w: RmetaWatch): Promise<void> {
+    try {
+      const rel = relativeComponents(w.a.watchRmeta, 'watch_rmeta');
+      if (!(await waitForRmeta(path.join(w.cwd, ...rel), w.stderrPath, w.signal))) return;
+      const cpuSeconds = (await w.cpu()?.sample()) ?? 0;
+      const [stdout, stderr, rmeta] = await Promise.all([fsp.readFile(w.stdoutPath), fsp.readFile(w.stderrPath), fsp.readFile(path.join(w.cwd, ...rel))]);
+      const digests = [stdout, stderr, rmeta].map((b) => Digest.compute(b, w.fn));
+      await Promise.all(digests.map((d, i) => putBlob(w.store, d, [stdout, stderr, rmeta][i]).catch((err) => {
+        if (!(err instanceof StatusError && err.code === Code.ALREADY_EXISTS)) throw err;
+      })));
+      const meta = re.ExecutedActionMetadata.create({ ...w.meta, executionCompletedTimestamp: toTimestamp(this.now()), workerCompletedTimestamp: toTimestamp(this.now()) });
+      const result = re.ActionResult.create({
+        outputFiles: [{ path: rel.join('/'), digest: digests[2].toProto(), isExecutable: false }],
+        exitCode: 0,
+        stdoutDigest: digests[0].toProto(),
+        stderrDigest: digests[1].toProto(),
+        executionMetadata: meta,
+      });
+      w.log.debug({ rmeta: w.a.watchRmeta, cpuSeconds }, 'rmeta ready');
+      w.events.rmetaReady?.({ executionId: w.a.executionId, result, cpuSeconds });
+    } catch (err) {
+      // The full run still completes; the scheduler then answers the metadata action from the final result.
+      w.log.warn({ err: toStatusError(err).message }, 'could not report the .rmeta early');
+    }
+  }
+
+  async execute(a: WorkerPb.Assignment, signal: AbortSignal, events: ExecutionEvents = {}): Promise<WorkerPb.ExecutionFinished> {
     const ts = () => toTimestamp(this.now());
     const meta = re.ExecutedActionMetadata.create({ worker: this.o.workerName, queuedTimestamp: a.queuedTimestamp, workerStartTimestamp: ts() });
     const log = this.o.logger.child({ execution_id: a.executionId, action: a.actionDigest ? `${a.actionDigest.hash}/${a.actionDigest.sizeBytes}` : undefined });
     const root = path.join(this.o.workDir, safeName(a.executionId));
     const stdoutPath = `${root}.stdout`;
     const stderrPath = `${root}.stderr`;
+    let cpu: ProcessGroupCpu | undefined;
     const finished = (status: WorkerPb.ExecutionFinished['status'], result?: REv2.IActionResult) =>
-      worker.ExecutionFinished.create({ executionId: a.executionId, status, result: result ?? null });
+      worker.ExecutionFinished.create({ executionId: a.executionId, status, result: result ?? null, cpuSeconds: cpu?.seconds ?? 0 });
+    const runEnded = new AbortController();
     try {
       const fn = digestFunctionOf(a);
       const store = this.o.casFor(a.instanceName);
@@ -69,7 +104,20 @@ export class ActionExecutor implements Executor {
 
       const timeoutMs = durationMs(a.timeout) || durationMs(a.action.timeout) || (this.o.defaultTimeoutMs ?? 3_600_000);
       meta.executionStartTimestamp = ts();
-      const run = await this.o.runner.run({ argv: command.arguments ?? [], env: envOf(command), cwd, stdoutPath, stderrPath, timeoutMs, signal });
+      const onSpawn = (pid: number) => {
+        cpu = new ProcessGroupCpu(pid);
+        cpu.start();
+      };
+      const rmeta = a.watchRmeta
+        ? this.reportRmeta({ a, cwd, stdoutPath, stderrPath, store, fn, meta, events, signal: runEnded.signal, cpu: () => cpu, log })
+        : Promise.resolve();
+      const run = await this.o.runner
+        .run({ argv: command.arguments ?? [], env: envOf(command), cwd, stdoutPath, stderrPath, timeoutMs, signal, onSpawn })
+        .finally(() => {
+          cpu?.stop();
+          runEnded.abort();
+        });
+      await rmeta;
       meta.executionCompletedTimestamp = ts();
       if (run.cancelled) throw cancelled();
 
@@ -93,11 +141,27 @@ export class ActionExecutor implements Executor {
       (status.code === Code.INTERNAL ? log.error.bind(log) : log.info.bind(log))({ code: Code[status.code], err: status.message }, 'action failed');
       return finished(status);
     } finally {
+      runEnded.abort();
+      cpu?.stop();
       await Promise.all([fsp.rm(root, { recursive: true, force: true }), fsp.rm(stdoutPath, { force: true }), fsp.rm(stderrPath, { force: true })]).catch((err) =>
         log.warn({ err }, 'could not clean up the action directory'),
       );
     }
   }
+}
+
+interface RmetaWatch {
+  a: WorkerPb.Assignment;
+  cwd: string;
+  stdoutPath: string;
+  stderrPath: string;
+  store: BlobStore;
+  fn: DigestFunction;
+  meta: REv2.ExecutedActionMetadata;
+  events: ExecutionEvents;
+  signal: AbortSignal;
+  cpu: () => ProcessGroupCpu | undefined;
+  log: Logger;
 }
 
 function cancelled(): StatusError {

@@ -15,6 +15,8 @@ export interface RunRequest {
   stderrPath: string;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** Called with the pid (= process group id) right after the command started. */
+  onSpawn?: (pid: number) => void;
 }
 
 export interface RunResult {
@@ -37,6 +39,7 @@ export class Runner {
         let timedOut = false;
         let cancelled = false;
         const child = spawn(req.argv[0], req.argv.slice(1), { cwd: req.cwd, env, detached: true, stdio: ['ignore', out.fd, err.fd] });
+        if (child.pid) req.onSpawn?.(child.pid);
         const killGroup = () => {
           try {
             if (child.pid) process.kill(-child.pid, 'SIGKILL');

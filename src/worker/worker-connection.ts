@@ -111,7 +111,7 @@ export class WorkerConnection {
           const r: Running = { abort: new AbortController(), done: Promise.resolve() };
           running.set(a.executionId, r);
           r.done = this.o.executor
-            .execute(a, r.abort.signal)
+            .execute(a, r.abort.signal, { rmetaReady: (ready) => r.reason === undefined && send({ rmetaReady: ready }) })
             .then((f) => {
               if (r.reason !== 'disconnect') send({ finished: f });
             })
