@@ -132,3 +132,29 @@ describe('Scheduler', () => {
     assert.equal(s.operation('operations/nope'), undefined);
   });
 });
+
+describe('Scheduler with Rust awareness', () => {
+  it('starts a queued metadata action before an earlier-queued rlib action when a slot frees up', async () => {
+    const s = newScheduler();
+    const w = new FakeWorker();
+    const id = s.registerWorker({ workerName: 'w', slots: 1 }, w);
+    const blocker = s.submit(request('blocker'));
+    s.submit(request('rlib', { rust: { kind: 'rustc-rlib', crateName: 'a' } }));
+    s.submit(request('other'));
+    s.submit(request('metadata', { rust: { kind: 'rustc-metadata', crateName: 'b' } }));
+    assert.deepEqual(w.assigned, ['blocker']);
+    await s.finished(id, { executionId: blocker.id, status: { code: 0 }, result: { exitCode: 0 } });
+    assert.deepEqual(w.assigned, ['blocker', 'metadata'], 'the metadata action jumps the queue');
+    await s.finished(id, { executionId: w.executionId('metadata'), status: { code: 0 }, result: { exitCode: 0 } });
+    assert.deepEqual(w.assigned, ['blocker', 'metadata', 'rlib'], 'then arrival order');
+  });
+
+  it('keeps priority and fairness above the metadata-first rule', () => {
+    const s = newScheduler();
+    s.submit(request('urgent-rlib', { priority: -1, rust: { kind: 'rustc-rlib' } }));
+    s.submit(request('metadata', { rust: { kind: 'rustc-metadata' } }));
+    const w = new FakeWorker();
+    s.registerWorker({ workerName: 'w', slots: 1 }, w);
+    assert.deepEqual(w.assigned, ['urgent-rlib']);
+  });
+});
