@@ -28,9 +28,11 @@ describe('the offline rules_rust example built through the backend', () => {
     await release?.();
   });
 
-  async function build(mode: 'local' | 'remote', pipelined: boolean): Promise<SpawnExec[]> {
+  const localDigests = new Map<boolean, Map<string, string>>();
+
+  async function build(mode: 'local' | 'remote', pipelined: boolean, via: ServerProcess | undefined = server): Promise<SpawnExec[]> {
     const log = ws!.scratchFile(`${mode}-${pipelined}.json`);
-    const flags = mode === 'remote' ? buildFlags({ remoteExecutor: server!.port }) : buildFlags();
+    const flags = mode === 'remote' ? buildFlags({ remoteExecutor: via!.port }) : buildFlags();
     await runBazel(ws!, ['build', ...flags, `--//rust/settings:pipelined_compilation=${pipelined ? 'True' : 'False'}`, `--execution_log_json_file=${log}`, '//...'], { timeoutMs: 600_000 });
     return parseExecutionLog(log);
   }
@@ -61,15 +63,57 @@ describe('the offline rules_rust example built through the backend', () => {
       await assertBinariesPrintExpected();
 
       const localOut = outputDigests(local);
+      localDigests.set(pipelined, localOut);
       const remoteOut = outputDigests(remote);
       assert.equal(remoteOut.size, localOut.size);
       for (const [p, d] of localOut) assert.equal(remoteOut.get(p), d, `${p} is bit-identical to the local build`);
+
+      if (pipelined) {
+        // The server fuses by default: every library's pair ran as one rustc process.
+        const summary = await waitForBuildSummary(server!);
+        assert.equal(summary.fusedPairs, 14, 'all 14 metadata/rlib pairs were fused');
+        assert.ok((summary.rustcCpuSavedSeconds as number) > 0);
+      }
 
       await runBazel(ws!, ['clean']);
       const cached = await build('remote', pipelined);
       assert.equal(cached.length, remote.length);
       for (const s of cached) assert.equal(s.remoteCacheHit, true, `${s.progressMessage} was a remote cache hit`);
+      // Each .rmeta and .rlib ActionResult came back from the AC with the right bytes.
+      const cachedOut = outputDigests(cached);
+      for (const [p, d] of localOut) assert.equal(cachedOut.get(p), d, `${p} from the action cache`);
       await assertBinariesPrintExpected();
     });
   }
+
+  it('pipelined with fusion switched off: the same bytes as with fusion and as locally', async () => {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'rustexec-rust-nofusion-'));
+    const unfused = await startServerProcess({ args: ['--data', dir, '--workers', '2', '--rust-fusion=false'] });
+    try {
+      await runBazel(ws!, ['clean']);
+      const remote = await build('remote', true, unfused);
+      for (const s of remote) assert.equal(s.runner, 'remote');
+      const out = outputDigests(remote);
+      const local = localDigests.get(true)!;
+      assert.equal(out.size, local.size);
+      for (const [p, d] of local) assert.equal(out.get(p), d, `${p} without fusion`);
+      const summary = await waitForBuildSummary(unfused);
+      assert.equal(summary.fusedPairs, 0);
+      assert.equal(summary.rustcRuns, 31, 'every action ran its own rustc');
+      await assertBinariesPrintExpected();
+    } finally {
+      await unfused.stop();
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
+  });
 });
+
+/** The newest per-build summary line the scheduler logged (it comes once the build has been idle for 2 s). */
+async function waitForBuildSummary(server: ServerProcess): Promise<Record<string, unknown>> {
+  for (let i = 0; i < 100; i++) {
+    const s = server.logRecords().filter((r) => typeof r.rustcCpuSpentSeconds === 'number').at(-1);
+    if (s) return s;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no build summary in the server log:\n${server.logs().slice(-2000)}`);
+}
