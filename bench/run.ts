@@ -1,4 +1,5 @@
 import { cacheBench } from './cache.bench';
+import { fusionBench } from './fusion.bench';
 import { rustBench } from './rust.bench';
 import { s3Bench } from './s3.bench';
 import { codecBench } from './codec.bench';
@@ -10,6 +11,7 @@ async function main(): Promise<void> {
   await cacheBench();
   await s3Bench();
   await rustBench();
+  await fusionBench();
 }
 
 main().catch((err) => {

@@ -1,0 +1,89 @@
+import { execFile } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { buildFlags, runBazel, ServerProcess, startServerProcess } from '../test/e2e/bazel-harness';
+import { makeRustExampleWorkspace, RUST_EXAMPLE } from '../test/e2e/rust-example';
+import { report } from './bench-util';
+
+const run = promisify(execFile);
+
+/**
+ * A clean pipelined build of the rules_rust example through the backend with fusion on vs off (wall time, and the
+ * rustc CPU seconds from the scheduler's per-build accounting), next to a local `cargo build` of the same crates
+ * (Cargo pointed offline at Debian's sources; same opt-level 0 and no debug info as Bazel's fastbuild).
+ */
+export async function fusionBench(): Promise<void> {
+  const results: Record<string, { wall: number; cpu: number }> = {};
+  for (const fusion of [true, false]) {
+    const data = await fsp.mkdtemp(path.join(os.tmpdir(), 'bench-fusion-'));
+    const server = await startServerProcess({ args: ['--data', data, '--workers', String(os.cpus().length), `--rust-fusion=${fusion}`] });
+    const ws = await makeRustExampleWorkspace();
+    try {
+      const flags = [...buildFlags({ remoteExecutor: server.port }), '--noremote_accept_cached'];
+      await runBazel(ws, ['build', ...flags, '//...'], { timeoutMs: 900_000 }); // uploads the toolchain, warms worker caches
+      const walls: number[] = [];
+      const cpus: number[] = [];
+      for (let i = 0; i < 2; i++) {
+        await runBazel(ws, ['clean']);
+        const t = process.hrtime.bigint();
+        await runBazel(ws, ['build', ...flags, '//...'], { timeoutMs: 900_000 });
+        walls.push(Number(process.hrtime.bigint() - t) / 1e9);
+        cpus.push(await buildCpu(server, i + 2));
+      }
+      results[fusion ? 'on' : 'off'] = { wall: Math.min(...walls), cpu: Math.min(...cpus) };
+    } finally {
+      await ws.cleanup();
+      await server.stop();
+      await fsp.rm(data, { recursive: true, force: true });
+    }
+  }
+  const cargo = await cargoBuild();
+  const on = results.on;
+  const off = results.off;
+  report('fusion: rustc CPU, clean pipelined build, fusion off', off.cpu, 's');
+  report('fusion: rustc CPU, clean pipelined build, fusion on', on.cpu, 's', `ratio ${(on.cpu / off.cpu).toFixed(2)}× unfused (target ≤ 0.7)`);
+  report('fusion: wall, clean pipelined build, fusion off', off.wall, 's');
+  report('fusion: wall, clean pipelined build, fusion on', on.wall, 's', `ratio ${(on.wall / off.wall).toFixed(2)}× unfused (target ≤ 0.9)`);
+  report('fusion: wall, local cargo build of the same crates', cargo, 's', `backend with fusion: ${(on.wall / cargo).toFixed(2)}× Cargo (target ≤ 1.0)`);
+}
+
+/** rustc CPU seconds of the `n`-th build summary the scheduler logs (one per Bazel invocation, after 2 s idle). */
+async function buildCpu(server: ServerProcess, n: number): Promise<number> {
+  for (let i = 0; i < 100; i++) {
+    const s = server.logRecords().filter((r) => typeof r.rustcCpuSpentSeconds === 'number');
+    if (s.length >= n) return s[n - 1].rustcCpuSpentSeconds as number;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('no build summary logged');
+}
+
+/** Minimum of two clean `cargo build`s of a Cargo workspace with the example's crates and sources. */
+async function cargoBuild(): Promise<number> {
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'bench-cargo-'));
+  const w = (f: string, text: string) => fsp.mkdir(path.dirname(path.join(dir, f)), { recursive: true }).then(() => fsp.writeFile(path.join(dir, f), text));
+  const pkg = (name: string, deps: string, extra = '') => `[package]\nname = "${name}"\nversion = "0.1.0"\nedition = "2021"\n${extra}[dependencies]\n${deps}`;
+  await w('.cargo/config.toml', '[source.crates-io]\nreplace-with = "debian"\n[source.debian]\ndirectory = "/usr/share/cargo/registry"\n[net]\noffline = true\n');
+  await w('Cargo.toml', '[workspace]\nmembers = ["wordfreq", "textreport", "bins"]\nresolver = "2"\n[profile.dev]\ndebug = 0\n');
+  await w('wordfreq/Cargo.toml', pkg('wordfreq', 'fnv = "1"\nitertools = "0.10"\nregex = "1.7"\n'));
+  await w('textreport/Cargo.toml', pkg('textreport', 'wordfreq = { path = "../wordfreq" }\nitoa = "1"\nserde_json = "1"\nunicode-width = "0.1"\n'));
+  const bins = '[[bin]]\nname = "wordfreq"\npath = "wordfreq.rs"\n[[bin]]\nname = "logscan"\npath = "logscan.rs"\n';
+  await w('bins/Cargo.toml', pkg('bins', 'textreport = { path = "../textreport" }\nwordfreq = { path = "../wordfreq" }\naho-corasick = "0.7"\nitertools = "0.10"\nmemchr = "2"\nregex = "1.7"\nserde_json = "1"\n', bins));
+  await fsp.cp(path.join(RUST_EXAMPLE, 'lib/wordfreq/src'), path.join(dir, 'wordfreq/src'), { recursive: true });
+  await fsp.cp(path.join(RUST_EXAMPLE, 'lib/textreport/src'), path.join(dir, 'textreport/src'), { recursive: true });
+  await fsp.copyFile(path.join(RUST_EXAMPLE, 'bin/wordfreq/main.rs'), path.join(dir, 'bins/wordfreq.rs'));
+  await fsp.copyFile(path.join(RUST_EXAMPLE, 'bin/logscan/main.rs'), path.join(dir, 'bins/logscan.rs'));
+  try {
+    const times: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      await run('cargo', ['clean', '-q'], { cwd: dir });
+      const t = process.hrtime.bigint();
+      await run('cargo', ['build', '-q'], { cwd: dir });
+      times.push(Number(process.hrtime.bigint() - t) / 1e9);
+    }
+    return Math.min(...times);
+  } finally {
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+}
