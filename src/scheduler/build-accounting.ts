@@ -59,6 +59,12 @@ export class BuildAccounting {
     }
   }
 
+  /** The measured duration of this kind of action for this crate, 0 when never seen. */
+  expectedMs(e: Execution): number {
+    const r = e.request.rust;
+    return r ? (this.durationsMs.get(`${r.crateName ?? '?'}:${e.request.carrier ? 'fused' : r.kind}`) ?? 0) : 0;
+  }
+
   /** One run served both actions of a pair: the metadata action's own run (its CPU up to the .rmeta) was saved. */
   fused(invocationId: string, savedCpuSeconds: number): void {
     const b = this.build(invocationId);

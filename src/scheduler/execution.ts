@@ -45,6 +45,8 @@ export class Execution {
   lostWorkers = 0;
   /** On the critical path: a metadata action, or a fused run whose .rmeta someone waits for. Runs first. */
   critical: boolean;
+  /** How long this kind of action took last time (0: unknown); longer ones start first among equals. */
+  expectedMs = 0;
   workerId?: string;
   response?: REv2.ExecuteResponse;
   readonly queuedAt: Date;

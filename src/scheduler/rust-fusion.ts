@@ -72,7 +72,7 @@ export class RustFusion {
     return this.byCarrier.has(e.id);
   }
 
-  /** The carrier's .rmeta is in place: answer the metadata action now. */
+  /** The carrier's .rmeta is in place: answer the metadata action now (the caller then dispatches more work). */
   rmetaReady(carrier: Execution, ready: WorkerPb.IRmetaReady): void {
     const p = this.byCarrier.get(carrier.id);
     if (!p || p.rmeta) return;

@@ -3,9 +3,10 @@ import { promises as fsp } from 'node:fs';
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
 /**
- * CPU seconds (user + system) used by a process group, sampled from /proc: the last value seen for each member is
- * kept, so processes that already exited still count (up to one sampling interval of their life is missed).
- * Returns 0 where /proc is not available.
+ * CPU seconds (user + system) used by a command's process tree, sampled from /proc (the root and its descendants,
+ * found through `/proc/<pid>/task/<pid>/children`, so a sample costs a few reads, not a scan of every process). The
+ * last value seen for each process is kept, so processes that already exited still count (up to one sampling
+ * interval of their life is missed). Returns 0 where /proc is not available.
  */
 export class ProcessGroupCpu {
   private readonly lastTicks = new Map<number, number>();
@@ -13,7 +14,7 @@ export class ProcessGroupCpu {
 
   constructor(private readonly pgid: number) {}
 
-  start(intervalMs = 100): void {
+  start(intervalMs = 200): void {
     void this.sample();
     this.timer = setInterval(() => void this.sample(), intervalMs);
     this.timer.unref();
@@ -30,25 +31,19 @@ export class ProcessGroupCpu {
   }
 
   async sample(): Promise<number> {
-    let pids: string[];
-    try {
-      pids = await fsp.readdir('/proc');
-    } catch {
-      return this.seconds;
-    }
-    await Promise.all(
-      pids.filter((p) => /^\d+$/.test(p)).map(async (p) => {
-        try {
-          const stat = await fsp.readFile(`/proc/${p}/stat`, 'utf8');
-          // Fields after the command name, which is in parentheses and may contain spaces.
-          const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-          if (Number(f[2]) !== this.pgid) return; // field 5: pgrp
-          this.lastTicks.set(Number(p), Number(f[11]) + Number(f[12])); // fields 14, 15: utime, stime
-        } catch {
-          // The process exited between readdir and read.
-        }
-      }),
-    );
+    const visit = async (pid: number, depth: number): Promise<void> => {
+      try {
+        const [stat, children] = await Promise.all([fsp.readFile(`/proc/${pid}/stat`, 'utf8'), fsp.readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '')]);
+        // Fields after the command name, which is in parentheses and may contain spaces.
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        if (Number(f[2]) !== this.pgid) return; // field 5: pgrp — left the group (or a recycled pid)
+        this.lastTicks.set(pid, Number(f[11]) + Number(f[12])); // fields 14, 15: utime, stime
+        if (depth < 16) await Promise.all(children.split(' ').filter(Boolean).map((c) => visit(Number(c), depth + 1)));
+      } catch {
+        // The process has exited.
+      }
+    };
+    await visit(this.pgid, 0);
     return this.seconds;
   }
 }
