@@ -21,7 +21,8 @@ export async function fusionBench(): Promise<void> {
     const server = await startServerProcess({ args: ['--data', data, '--workers', String(os.cpus().length), `--rust-fusion=${fusion}`] });
     const ws = await makeRustExampleWorkspace();
     try {
-      const flags = [...buildFlags({ remoteExecutor: server.port }), '--noremote_accept_cached'];
+      // Remote builds use more Bazel jobs than cores, as one does with remote execution (a fused pair holds two).
+      const flags = [...buildFlags({ remoteExecutor: server.port }), '--noremote_accept_cached', '--jobs=8'];
       await runBazel(ws, ['build', ...flags, '//...'], { timeoutMs: 900_000 }); // uploads the toolchain, warms worker caches
       const walls: number[] = [];
       const cpus: number[] = [];

@@ -24,7 +24,8 @@ export async function rustBench(): Promise<void> {
   const ws = await makeRustExampleWorkspace();
   const diskCache = path.join(ws.root, 'disk-cache');
   const build = (flags: string[]) => runBazel(ws, ['build', ...flags, '//...'], { timeoutMs: 900_000 });
-  const remote = buildFlags({ remoteExecutor: server.port });
+  // Remote builds use more Bazel jobs than local cores, as one does with remote execution.
+  const remote = [...buildFlags({ remoteExecutor: server.port }), '--jobs=8'];
   const clean = () => runBazel(ws, ['clean']);
   try {
     // Cold: fresh server and workers; uploads the toolchain once, each worker downloads it once.
