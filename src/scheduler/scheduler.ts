@@ -1,8 +1,8 @@
-import Long from 'long';
 import type { Logger } from 'pino';
 import { Code, StatusError } from '../grpc/status-error';
 import { toRpcStatus } from '../grpc/rpc-status';
-import { protobuf, ProtobufPb, re, REv2, worker, WorkerPb } from '../proto';
+import { re, REv2, worker, WorkerPb } from '../proto';
+import { spanMs, toDuration, toTimestamp } from '../util/proto-time';
 import { BuildAccounting } from './build-accounting';
 import { BuildQueue } from './build-queue';
 import { RustFusion } from './rust-fusion';
@@ -130,7 +130,7 @@ export class Scheduler {
     const props = (reg.properties ?? []).map((p) => ({ name: p.name ?? '', value: p.value ?? '' }));
     this.workers.set(id, { id, name: reg.workerName || id, platform: workerPlatform(props), slots: Math.max(1, reg.slots ?? 1), running: new Map(), lastSeenMs: this.now(), channel });
     this.logger.info({ worker: id, slots: reg.slots, platform: formatPlatform(props) }, 'worker registered');
-    channel.send(worker.SchedulerMessage.create({ registered: { workerId: id, heartbeatInterval: durationOf(this.options.heartbeatIntervalMs) } }));
+    channel.send(worker.SchedulerMessage.create({ registered: { workerId: id, heartbeatInterval: toDuration(this.options.heartbeatIntervalMs) } }));
     this.dispatch();
     return id;
   }
@@ -228,8 +228,8 @@ export class Scheduler {
           actionDigest: r.actionDigest.toProto(),
           action: r.action,
           command: r.command,
-          timeout: durationOf(r.timeoutMs),
-          queuedTimestamp: timestampOf(e.queuedAt.getTime()),
+          timeout: toDuration(r.timeoutMs),
+          queuedTimestamp: toTimestamp(e.queuedAt.getTime()),
           watchRmeta: r.watchRmeta ?? '',
         },
       }),
@@ -301,17 +301,5 @@ export class Scheduler {
 }
 
 function executionMs(r: REv2.IActionResult): number | undefined {
-  const md = r.executionMetadata;
-  const ms = (t: ProtobufPb.ITimestamp | null | undefined) => (t ? Number(t.seconds ?? 0) * 1000 + (t.nanos ?? 0) / 1e6 : undefined);
-  const a = ms(md?.executionStartTimestamp);
-  const b = ms(md?.executionCompletedTimestamp);
-  return a === undefined || b === undefined ? undefined : Math.round(b - a);
-}
-
-export function durationOf(ms: number): ProtobufPb.IDuration {
-  return protobuf.Duration.create({ seconds: Long.fromNumber(Math.floor(ms / 1000)), nanos: Math.round((ms % 1000) * 1e6) });
-}
-
-export function timestampOf(ms: number): ProtobufPb.ITimestamp {
-  return protobuf.Timestamp.create({ seconds: Long.fromNumber(Math.floor(ms / 1000)), nanos: Math.round((ms % 1000) * 1e6) });
+  return spanMs(r.executionMetadata?.executionStartTimestamp, r.executionMetadata?.executionCompletedTimestamp);
 }

@@ -3,15 +3,8 @@ import { Code } from '../grpc/status-error';
 import { re, REv2, WorkerPb } from '../proto';
 import { Execution } from '../scheduler/execution';
 import { ResultSink } from '../scheduler/scheduler';
+import { spanMs } from '../util/proto-time';
 import { Instances } from './instance';
-
-type Ts = { seconds?: unknown; nanos?: number | null } | null | undefined;
-const ms = (t: Ts) => (t ? Number(t.seconds ?? 0) * 1000 + (t.nanos ?? 0) / 1e6 : undefined);
-function spanMs(start: Ts, end: Ts): number | undefined {
-  const a = ms(start);
-  const b = ms(end);
-  return a === undefined || b === undefined ? undefined : Math.round(b - a);
-}
 
 /**
  * Builds the ExecuteResponse from a worker's answer and caches it by policy: only a successful run

@@ -11,7 +11,8 @@ import { requiredPlatform } from '../scheduler/platform';
 import { Scheduler } from '../scheduler/scheduler';
 import { inlineOutputs } from './inline-outputs';
 import { Instance, Instances } from './instance';
-import { findMissingInputs, missingBlobsError } from './missing-inputs';
+import { missingBlobsError } from '../grpc/missing-blobs-error';
+import { findMissingInputs } from './missing-inputs';
 import { requestMetadata } from './request-metadata';
 import { classifyCommand } from '../rust/rustc-command';
 import { pairKey } from '../rust/pair-key';
@@ -61,7 +62,7 @@ export function executionService(instances: Instances, scheduler: Scheduler, opt
       const missing = await findMissingInputs(inst.cas, inputRoot);
       if (missing.length > 0) {
         log.info({ missing: missing.length }, 'inputs missing');
-        const response = re.ExecuteResponse.create({ status: toRpcStatus(missingBlobsError(missing, 'input blob(s)')) });
+        const response = re.ExecuteResponse.create({ status: toRpcStatus(missingBlobsError(missing, 'input blob')) });
         await writeMessage(call, completedOperation(`operations/missing-${actionDigest.hash}`, actionDigest, response));
         return;
       }

@@ -1,17 +1,7 @@
 import { BlobStore } from '../blobstore/blob-store';
 import { readBlob } from '../blobstore/blob-io';
 import { Digest } from '../digest/digest';
-import { Code, StatusError } from '../grpc/status-error';
-import { packAny, re, rpc } from '../proto';
-
-/** FAILED_PRECONDITION with a PreconditionFailure listing every missing blob, the form Bazel and Buck2 act on. */
-export function missingBlobsError(missing: Digest[], what: string): StatusError {
-  const violations = missing.map((d) => ({ type: 'MISSING', subject: `blobs/${d.hash}/${d.size}` }));
-  const shown = missing.slice(0, 5).map(String).join(', ');
-  return new StatusError(Code.FAILED_PRECONDITION, `${missing.length} ${what} missing from the CAS: ${shown}${missing.length > 5 ? ', …' : ''}`, [
-    packAny(rpc.PreconditionFailure, rpc.PreconditionFailure.create({ violations })),
-  ]);
-}
+import { re } from '../proto';
 
 /** Walks the input root and returns every directory or file blob that is not in the CAS. */
 export async function findMissingInputs(cas: BlobStore, root: Digest): Promise<Digest[]> {

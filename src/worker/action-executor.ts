@@ -17,7 +17,7 @@ import { InputRoot } from './input-root';
 import { OutputCollector } from './output-collector';
 import { relativeComponents } from './path-safety';
 import { Runner } from './runner';
-import { durationMs, toTimestamp } from './timestamps';
+import { durationMs, toTimestamp } from '../util/proto-time';
 
 export interface ActionExecutorOptions {
   workerName: string;

@@ -5,7 +5,7 @@ import { Digest } from '../digest/digest';
 import { invalidArgument, wrap } from '../grpc/status-error';
 import { re, REv2 } from '../proto';
 import { mapLimit } from './map-limit';
-import { missingBlobsError } from './missing-blobs';
+import { missingBlobsError } from '../grpc/missing-blobs-error';
 import { checkName, symlinkStaysInside } from './path-safety';
 
 export interface InputFile {

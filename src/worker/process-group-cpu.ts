@@ -14,7 +14,7 @@ export class ProcessGroupCpu {
 
   constructor(private readonly pgid: number) {}
 
-  start(intervalMs = 200): void {
+  start(intervalMs = 50): void {
     void this.sample();
     this.timer = setInterval(() => void this.sample(), intervalMs);
     this.timer.unref();

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { REv2, worker, WorkerPb } from '../proto';
 import { toStatusError } from '../grpc/status-error';
 import { Executor } from './executor';
-import { durationMs } from './timestamps';
+import { durationMs } from '../util/proto-time';
 
 export type WorkerStream = ClientDuplexStream<WorkerPb.IWorkerMessage, WorkerPb.SchedulerMessage>;
 

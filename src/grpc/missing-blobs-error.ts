@@ -1,5 +1,5 @@
 import { Digest } from '../digest/digest';
-import { Code, StatusError } from '../grpc/status-error';
+import { Code, StatusError } from './status-error';
 import { packAny, rpc } from '../proto';
 
 /** FAILED_PRECONDITION with one MISSING violation per blob: clients re-upload exactly these and retry. */

@@ -1,0 +1,27 @@
+import Long from 'long';
+import { protobuf, ProtobufPb } from '../proto';
+
+type Time = { seconds?: Long | number | string | null; nanos?: number | null } | null | undefined;
+
+/** A google.protobuf.Timestamp for epoch milliseconds. */
+export function toTimestamp(ms: number): ProtobufPb.Timestamp {
+  const seconds = Math.floor(ms / 1000);
+  return protobuf.Timestamp.create({ seconds: Long.fromNumber(seconds), nanos: Math.round((ms - seconds * 1000) * 1e6) });
+}
+
+/** A google.protobuf.Duration for milliseconds. */
+export function toDuration(ms: number): ProtobufPb.Duration {
+  const seconds = Math.floor(ms / 1000);
+  return protobuf.Duration.create({ seconds: Long.fromNumber(seconds), nanos: Math.round((ms - seconds * 1000) * 1e6) });
+}
+
+/** Milliseconds of a Duration or Timestamp; 0 when absent. */
+export function durationMs(d: Time): number {
+  if (!d) return 0;
+  return Long.fromValue(d.seconds ?? 0).toNumber() * 1000 + Math.floor((d.nanos ?? 0) / 1e6);
+}
+
+/** Whole milliseconds from one Timestamp to another; undefined unless both are set. */
+export function spanMs(start: Time, end: Time): number | undefined {
+  return start && end ? durationMs(end) - durationMs(start) : undefined;
+}
