@@ -158,3 +158,56 @@ describe('Scheduler with Rust awareness', () => {
     assert.deepEqual(w.assigned, ['urgent-rlib']);
   });
 });
+
+describe('Scheduler fusing a RustcMetadata/Rustc pair', () => {
+  const rust = (kind: 'rustc-metadata' | 'rustc-rlib') => ({ kind, crateName: 'c', pairKey: 'pair-1', rmetaPath: 'out/libc-1.rmeta', rlibPath: 'out/libc-1.rlib' });
+  const pairRequest = (kind: 'rustc-metadata' | 'rustc-rlib') =>
+    request(kind, {
+      rust: rust(kind),
+      command: re.Command.create({ arguments: kind === 'rustc-metadata' ? ['pw', '--rustc-quit-on-rmeta', 'true', '--', 'rustc', '@m'] : ['pw', '--', 'rustc', '@r'], outputFiles: [kind === 'rustc-metadata' ? 'out/libc-1.rmeta' : 'out/libc-1.rlib'] }),
+    });
+  const files = (r: REv2.IExecuteResponse | undefined) => (r?.result?.outputFiles ?? []).map((f) => f.path);
+
+  it('runs one full rustc for both, answers the metadata action at the .rmeta, and an error after it fails only Rustc', async () => {
+    const s = new Scheduler({ heartbeatIntervalMs: 60_000, maxWorkerLosses: 3, retainCompletedMs: 60_000, timeoutGraceMs: 10, rustFusion: true }, sink, silentLogger());
+    schedulers.push(s);
+    const w = new FakeWorker();
+    const id = s.registerWorker({ workerName: 'w', slots: 2 }, w);
+    const rlib = s.submit(pairRequest('rustc-rlib'));
+    const meta = s.submit(pairRequest('rustc-metadata'));
+    const assigns = w.messages.filter((m) => m.assign).map((m) => m.assign!);
+    assert.equal(assigns.length, 1, 'one run for the pair');
+    const run = assigns[0];
+    assert.equal(run.watchRmeta, 'out/libc-1.rmeta');
+    assert.ok(!run.command!.arguments!.includes('--rustc-quit-on-rmeta'));
+    assert.deepEqual([...run.command!.outputFiles!].sort(), ['out/libc-1.rlib', 'out/libc-1.rmeta']);
+
+    s.rmetaReady(id, { executionId: run.executionId, result: { exitCode: 0, outputFiles: [{ path: 'out/libc-1.rmeta' }] }, cpuSeconds: 1 });
+    await new Promise((r) => setImmediate(r));
+    assert.equal(meta.done, true, 'the metadata action completes at the .rmeta');
+    assert.deepEqual(files(meta.response), ['out/libc-1.rmeta']);
+    assert.equal(rlib.done, false);
+
+    await s.finished(id, { executionId: run.executionId, status: { code: 0 }, result: { exitCode: 1, outputFiles: [{ path: 'out/libc-1.rmeta' }] }, cpuSeconds: 3 });
+    assert.equal(rlib.response?.result?.exitCode, 1, 'the late error fails the Rustc action');
+    assert.equal(meta.response?.result?.exitCode, 0, 'but not the metadata action');
+    assert.deepEqual(files(rlib.response), [], 'only declared outputs (the .rlib was not produced)');
+    const b = s.accounting.snapshot('inv')!;
+    assert.deepEqual([b.rustcActions, b.fusedPairs, b.rustcCpuSpent, b.rustcCpuSaved], [1, 1, 3, 1]);
+  });
+
+  it('requeues the fused run when its worker is lost, and both actions still complete', async () => {
+    const s = new Scheduler({ heartbeatIntervalMs: 60_000, maxWorkerLosses: 3, retainCompletedMs: 60_000, timeoutGraceMs: 10, rustFusion: true }, sink, silentLogger());
+    schedulers.push(s);
+    const meta = s.submit(pairRequest('rustc-metadata'));
+    const rlib = s.submit(pairRequest('rustc-rlib'));
+    const w1 = new FakeWorker();
+    const id1 = s.registerWorker({ workerName: 'w1', slots: 1 }, w1);
+    s.workerLost(id1, 'killed');
+    const w2 = new FakeWorker();
+    const id2 = s.registerWorker({ workerName: 'w2', slots: 1 }, w2);
+    const run = w2.messages.find((m) => m.assign)!.assign!;
+    await s.finished(id2, { executionId: run.executionId, status: { code: 0 }, result: { exitCode: 0, outputFiles: [{ path: 'out/libc-1.rmeta' }, { path: 'out/libc-1.rlib' }] } });
+    assert.deepEqual([files(meta.response), files(rlib.response)], [['out/libc-1.rmeta'], ['out/libc-1.rlib']]);
+  });
+});
