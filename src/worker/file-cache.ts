@@ -1,4 +1,4 @@
-import { createWriteStream, promises as fsp } from 'node:fs';
+import { createWriteStream, promises as fsp, WriteStream } from 'node:fs';
 import * as path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -87,12 +87,16 @@ export class FileCache {
   }
 
   private async download(store: BlobStore, key: string, digest: Digest, executable: boolean): Promise<Entry> {
-    const tmp = path.join(this.tmpDir, `${key}.${++this.seq}`);
+    const seq = ++this.seq;
+    const tmp = path.join(this.tmpDir, `${key}.${seq}`);
+    let out: WriteStream | undefined;
     try {
-      await pipeline(await store.get(digest), verifier(digest), createWriteStream(tmp, { mode: executable ? 0o755 : 0o644 }));
+      const source = await store.get(digest);
+      out = createWriteStream(tmp, { mode: executable ? 0o755 : 0o644 });
+      await pipeline(source, verifier(digest), out);
       await fsp.chmod(tmp, executable ? 0o755 : 0o644); // the umask may have cleared bits
       // A unique name per download, so a late unlink of an evicted entry never hits a newer file.
-      const file = path.join(this.filesDir, `${key}.${this.seq}`);
+      const file = path.join(this.filesDir, `${key}.${seq}`);
       await fsp.rename(tmp, file);
       const entry = { file, size: digest.size };
       this.lru.set(key, entry);
@@ -103,6 +107,12 @@ export class FileCache {
       }
       return entry;
     } catch (err) {
+      // The stream opens its file asynchronously: wait until it is closed, or the unlink could come first.
+      if (out && !out.closed) {
+        const closed = new Promise<void>((resolve) => out!.once('close', () => resolve()));
+        out.destroy();
+        await closed;
+      }
       await fsp.unlink(tmp).catch(() => undefined);
       throw wrap(err, `downloading ${digest}`);
     }
