@@ -14,10 +14,15 @@ export import LongrunningPb = google.longrunning;
 export import RpcPb = google.rpc;
 export import ProtobufPb = google.protobuf;
 
-/** Encodes a message to a Buffer (protobufjs returns a Buffer-backed Uint8Array in Node). */
+/** A Buffer view of decoded `bytes` (no copy; protobufjs usually hands out Buffers in Node already). */
+export function asBuffer(b: Uint8Array | null | undefined): Buffer {
+  if (!b) return Buffer.alloc(0);
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** Encodes a message to a Buffer. */
 export function encode<T>(type: { encode(m: T): { finish(): Uint8Array } }, message: T): Buffer {
-  const bytes = type.encode(message).finish();
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return asBuffer(type.encode(message).finish());
 }
 
 /** Packs a message into google.protobuf.Any with the conventional type URL. */

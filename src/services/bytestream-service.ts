@@ -5,7 +5,7 @@ import { Digest } from '../digest/digest';
 import { parseReadResourceName, parseWriteResourceName, ResourceName } from '../digest/resource-name';
 import { clientStreaming, serverStreaming, unary, writeMessage } from '../grpc/handlers';
 import { Code, invalidArgument, StatusError } from '../grpc/status-error';
-import { bytestream, ByteStreamPb } from '../proto';
+import { asBuffer, bytestream, ByteStreamPb } from '../proto';
 import { Instance, Instances } from './instance';
 import { UploadSessions } from './upload-sessions';
 
@@ -94,7 +94,7 @@ export function byteStreamService(instances: Instances, sessions: UploadSessions
             throw invalidArgument(`write_offset ${offset} does not match the ${session.writer.committedSize} bytes committed so far; ask QueryWriteStatus where to resume`);
           }
           const writer = session.writer;
-          if (msg.data.byteLength > 0) await fatal(() => writer.write(Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength)));
+          if (msg.data.byteLength > 0) await fatal(() => writer.write(asBuffer(msg.data)));
           if (msg.finishWrite) {
             await fatal(() => writer.commit());
             sessions.remove(key!);

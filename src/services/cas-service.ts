@@ -5,7 +5,7 @@ import { Digest } from '../digest/digest';
 import { Code, StatusError } from '../grpc/status-error';
 import { OK_STATUS, toRpcStatus } from '../grpc/rpc-status';
 import { serverStreaming, unary, writeMessage } from '../grpc/handlers';
-import { re, REv2 } from '../proto';
+import { asBuffer, re, REv2 } from '../proto';
 import { Instances } from './instance';
 import { walkTree } from './tree-walker';
 
@@ -79,11 +79,6 @@ export function casService(instances: Instances, options: CasServiceOptions, log
       }
     }),
   };
-}
-
-export function asBuffer(b: Uint8Array | null | undefined): Buffer {
-  if (!b) return Buffer.alloc(0);
-  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
 function checkBatchSize(total: number, max: number, rpcName: string): void {

@@ -14,6 +14,7 @@ import { Instance, Instances } from './instance';
 import { missingBlobsError } from '../grpc/missing-blobs-error';
 import { findMissingInputs } from './missing-inputs';
 import { requestMetadata } from './request-metadata';
+import { durationMs } from '../util/proto-time';
 import { classifyCommand } from '../rust/rustc-command';
 import { pairKey } from '../rust/pair-key';
 
@@ -129,7 +130,7 @@ async function loadProto<T>(inst: Instance, digest: Digest, type: { decode(b: Ui
 function resolveTimeout(action: REv2.Action, o: ExecutionServiceOptions): number {
   const t = action.timeout;
   if (!t || (Number(t.seconds ?? 0) === 0 && !t.nanos)) return o.defaultTimeoutMs;
-  const ms = Number(t.seconds ?? 0) * 1000 + Math.floor((t.nanos ?? 0) / 1e6);
+  const ms = durationMs(t);
   if (ms <= 0) throw new StatusError(Code.INVALID_ARGUMENT, `action timeout must be positive`);
   if (ms > o.maxTimeoutMs) throw new StatusError(Code.INVALID_ARGUMENT, `action timeout ${ms / 1000}s exceeds this server's maximum of ${o.maxTimeoutMs / 1000}s`);
   return ms;

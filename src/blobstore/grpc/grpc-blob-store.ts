@@ -5,7 +5,7 @@ import Long from 'long';
 import { Digest } from '../../digest/digest';
 import { Code, StatusError, toStatusError, wrap } from '../../grpc/status-error';
 import { fromRpcStatus } from '../../grpc/rpc-status';
-import { bytestream, ByteStreamPb, re, REv2 } from '../../proto';
+import { asBuffer, bytestream, ByteStreamPb, re, REv2 } from '../../proto';
 import { BlobStore, BlobWriter, ReadOptions } from '../blob-store';
 import { checkRange } from '../blob-io';
 import { GrpcBlobWriter, resourcePath } from './grpc-blob-writer';
@@ -166,8 +166,4 @@ class BatchBlobWriter implements BlobWriter {
 
 function prefix(instance: string): string {
   return instance ? `${instance}/` : '';
-}
-
-function asBuffer(b: Uint8Array): Buffer {
-  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
