@@ -31,10 +31,10 @@ type OpStream = ServerWritableStream<unknown, LongrunningPb.Operation>;
 export function executionService(instances: Instances, scheduler: Scheduler, options: ExecutionServiceOptions, logger: Logger): UntypedServiceImplementation {
   // Sends the current state, then every stage change (or the same state again as a keepalive), until done.
   const stream = async (call: OpStream, e: Execution, inline: REv2.ExecuteRequest | undefined, inst: Instance) => {
-    await writeMessage(call, await operationOf(e, inst, inline));
+    await writeMessage(call, await operationOf(e, inst, inline, options.maxInlineBytes));
     while (!e.done && !call.cancelled) {
       await nextChange(e, call, options.keepaliveMs ?? 30_000);
-      if (!call.cancelled) await writeMessage(call, await operationOf(e, inst, inline));
+      if (!call.cancelled) await writeMessage(call, await operationOf(e, inst, inline, options.maxInlineBytes));
     }
   };
 
@@ -55,7 +55,7 @@ export function executionService(instances: Instances, scheduler: Scheduler, opt
         if (cached) {
           log.debug('served from the action cache');
           const response = re.ExecuteResponse.create({ result: await inlineOutputs(inst.cas, inst.digestFunction, cached, req, options.maxInlineBytes), cachedResult: true, status: { code: 0 } });
-          await writeMessage(call, completedOperation(`operations/cached-${actionDigest.hash}`, actionDigest, response));
+          await writeMessage(call, completedOperation(`operations/cached-${actionDigest.hash}`, actionDigest, inst, response));
           return;
         }
       }
@@ -64,7 +64,7 @@ export function executionService(instances: Instances, scheduler: Scheduler, opt
       if (missing.length > 0) {
         log.info({ missing: missing.length }, 'inputs missing');
         const response = re.ExecuteResponse.create({ status: toRpcStatus(missingBlobsError(missing, 'input blob')) });
-        await writeMessage(call, completedOperation(`operations/missing-${actionDigest.hash}`, actionDigest, response));
+        await writeMessage(call, completedOperation(`operations/missing-${actionDigest.hash}`, actionDigest, inst, response));
         return;
       }
       const rc = classifyCommand(command);
@@ -138,23 +138,23 @@ function resolveTimeout(action: REv2.Action, o: ExecutionServiceOptions): number
 
 const STAGE: Record<Stage, number> = { QUEUED: re.ExecutionStage.Value.QUEUED, EXECUTING: re.ExecutionStage.Value.EXECUTING, COMPLETED: re.ExecutionStage.Value.COMPLETED };
 
-async function operationOf(e: Execution, inst: Instance, inline: REv2.ExecuteRequest | undefined): Promise<LongrunningPb.Operation> {
-  const rust = e.request.rust;
+/** ExecuteOperationMetadata for a stage; rustc actions also carry their class as auxiliary metadata. */
+function operationMetadata(stage: Stage, actionDigest: Digest, inst: Instance, rust?: Execution['request']['rust']) {
   const partialExecutionMetadata = rust ? { auxiliaryMetadata: [packAny(worker.ActionClass, worker.ActionClass.create({ kind: rust.kind, crateName: rust.crateName ?? '', fused: !!rust.pairKey }))] } : undefined;
-  const metadata = packAny(
-    re.ExecuteOperationMetadata,
-    re.ExecuteOperationMetadata.create({ stage: STAGE[e.stage], actionDigest: e.request.actionDigest.toProto(), digestFunction: inst.digestFunction.id, partialExecutionMetadata }),
-  );
+  return packAny(re.ExecuteOperationMetadata, re.ExecuteOperationMetadata.create({ stage: STAGE[stage], actionDigest: actionDigest.toProto(), digestFunction: inst.digestFunction.id, partialExecutionMetadata }));
+}
+
+async function operationOf(e: Execution, inst: Instance, inline: REv2.ExecuteRequest | undefined, maxInlineBytes: number): Promise<LongrunningPb.Operation> {
+  const metadata = operationMetadata(e.stage, e.request.actionDigest, inst, e.request.rust);
   if (!e.done || !e.response) return longrunning.Operation.create({ name: e.operationName, metadata, done: false });
   let response = e.response;
   if (inline && response.result && (inline.inlineStdout || inline.inlineStderr || inline.inlineOutputFiles.length)) {
-    const result = await inlineOutputs(inst.cas, inst.digestFunction, response.result as REv2.ActionResult, inline, 1024 * 1024).catch(() => response.result as REv2.ActionResult);
+    const result = await inlineOutputs(inst.cas, inst.digestFunction, response.result as REv2.ActionResult, inline, maxInlineBytes).catch(() => response.result as REv2.ActionResult);
     response = re.ExecuteResponse.create({ ...response, result });
   }
   return longrunning.Operation.create({ name: e.operationName, metadata, done: true, response: packAny(re.ExecuteResponse, response) });
 }
 
-function completedOperation(name: string, actionDigest: Digest, response: REv2.ExecuteResponse): LongrunningPb.Operation {
-  const metadata = packAny(re.ExecuteOperationMetadata, re.ExecuteOperationMetadata.create({ stage: re.ExecutionStage.Value.COMPLETED, actionDigest: actionDigest.toProto() }));
-  return longrunning.Operation.create({ name, metadata, done: true, response: packAny(re.ExecuteResponse, response) });
+function completedOperation(name: string, actionDigest: Digest, inst: Instance, response: REv2.ExecuteResponse): LongrunningPb.Operation {
+  return longrunning.Operation.create({ name, metadata: operationMetadata('COMPLETED', actionDigest, inst), done: true, response: packAny(re.ExecuteResponse, response) });
 }
