@@ -3,6 +3,7 @@ import { BlobStore } from '../blobstore/blob-store';
 import { readBlob } from '../blobstore/blob-io';
 import { Digest } from '../digest/digest';
 import { encode, re, REv2 } from '../proto';
+import { joinPath } from './crate-deps';
 import { RustcCommand } from './rustc-command';
 
 /**
@@ -48,9 +49,4 @@ async function withoutFile(cas: BlobStore, dirDigest: Digest, parts: string[]): 
   if (!sub) return undefined;
   child.digest = sub.root.toProto();
   return { root: Digest.compute(encode(re.Directory, dir), dirDigest.fn), removed: sub.removed };
-}
-
-function joinPath(cwd: string, p: string): string {
-  const parts = [...cwd.split('/'), ...p.split('/')].filter((s) => s !== '' && s !== '.');
-  return parts.join('/');
 }

@@ -15,12 +15,10 @@ interface Build {
 /**
  * Per-build (RequestMetadata.tool_invocation_id) counters: rustc CPU seconds spent and saved by fusion. A build has no
  * "done" signal in REAPI, so the summary line is logged when its last action completed and nothing new arrived for
- * `idleMs` (again, cumulatively, if it resumes). Also remembers recent rustc durations per crate and kind, the input a
- * measured critical-path ordering would use.
+ * `idleMs` (again, cumulatively, if it resumes).
  */
 export class BuildAccounting {
   private readonly builds = new Map<string, Build>();
-  readonly durationsMs = new Map<string, number>();
 
   constructor(
     private readonly logger: Logger,
@@ -45,24 +43,11 @@ export class BuildAccounting {
     }
   }
 
-  /** CPU a rustc process group used (one run, fused or not), and its execution time for the duration table. */
-  rustcRun(e: Execution, cpuSeconds: number, executionMs: number | undefined): void {
+  /** CPU a rustc process group used (one run, fused or not). */
+  rustcRun(e: Execution, cpuSeconds: number): void {
     const b = this.build(e.request.invocationId);
     b.rustcActions++;
     b.rustcCpuSpent += cpuSeconds;
-    const r = e.request.rust;
-    if (r && executionMs !== undefined) {
-      const key = `${r.crateName ?? '?'}:${e.request.carrier ? 'fused' : r.kind}`;
-      this.durationsMs.delete(key);
-      this.durationsMs.set(key, executionMs);
-      if (this.durationsMs.size > 10_000) this.durationsMs.delete(this.durationsMs.keys().next().value as string);
-    }
-  }
-
-  /** The measured duration of this kind of action for this crate, 0 when never seen. */
-  expectedMs(e: Execution): number {
-    const r = e.request.rust;
-    return r ? (this.durationsMs.get(`${r.crateName ?? '?'}:${e.request.carrier ? 'fused' : r.kind}`) ?? 0) : 0;
   }
 
   /** One run served both actions of a pair: the metadata action's own run (its CPU up to the .rmeta) was saved. */

@@ -5,7 +5,7 @@ import { unsatisfied, WorkerPlatform } from './platform';
  * Pending executions. The next one for a worker is chosen among those whose platform it satisfies, by
  * (1) ExecutionPolicy.priority, lower first; (2) fairness: the invocation with the fewest actions running now;
  * (3) critical path: rustc metadata actions (which unblock dependents) before rlib, link and other actions;
- * (4) the longest (as measured last time) first, which approximates the critical path without knowing the graph;
+ * (4) the longest remaining path first, from the crate graph and durations the last builds showed (CriticalPath);
  * (5) arrival order.
  */
 export class BuildQueue {
@@ -46,13 +46,13 @@ export class BuildQueue {
   }
 }
 
-/** Priority first, then fairness between invocations, then critical-path (metadata) actions, then arrival. */
+/** Priority, fairness between invocations, metadata actions, longest remaining path, arrival. */
 function compare(a: Execution, aRunning: number, b: Execution, bRunning: number): number {
   return (
     a.request.priority - b.request.priority ||
     aRunning - bRunning ||
     Number(b.critical) - Number(a.critical) ||
-    b.expectedMs - a.expectedMs ||
+    b.remainingMs - a.remainingMs ||
     a.sequence - b.sequence
   );
 }

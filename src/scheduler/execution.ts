@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Digest } from '../digest/digest';
 import { DigestFunction } from '../digest/digest-function';
 import { REv2 } from '../proto';
+import { CrateDep } from '../rust/crate-deps';
 import { RustActionKind } from '../rust/rustc-command';
 import { PlatformProperty } from './platform';
 
@@ -35,6 +36,9 @@ export interface RustActionInfo {
   pairKey?: string;
   rmetaPath?: string;
   rlibPath?: string;
+  /** The crate built (its output path without extension) and what it compiles against: edges of the crate graph. */
+  crate?: string;
+  deps?: CrateDep[];
 }
 
 /** One run of one action, shared by every Execute/WaitExecution call that waits for it. */
@@ -45,8 +49,8 @@ export class Execution {
   lostWorkers = 0;
   /** On the critical path: a metadata action, or a fused run whose .rmeta someone waits for. Runs first. */
   critical: boolean;
-  /** How long this kind of action took last time (0: unknown); longer ones start first among equals. */
-  expectedMs = 0;
+  /** Longest measured path from this action's start to the end of its build (0: unknown); longer starts first. */
+  remainingMs = 0;
   workerId?: string;
   response?: REv2.ExecuteResponse;
   readonly queuedAt: Date;

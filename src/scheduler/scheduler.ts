@@ -5,6 +5,7 @@ import { re, REv2, worker, WorkerPb } from '../proto';
 import { spanMs, toDuration, toTimestamp } from '../util/proto-time';
 import { BuildAccounting } from './build-accounting';
 import { BuildQueue } from './build-queue';
+import { CriticalPath } from './critical-path';
 import { RustFusion } from './rust-fusion';
 import { Execution, ExecutionRequest } from './execution';
 import { formatPlatform, PlatformProperty, unsatisfied, workerPlatform, WorkerPlatform } from './platform';
@@ -54,6 +55,7 @@ export class Scheduler {
   private workerCount = 0;
   private readonly fusion?: RustFusion;
   readonly accounting: BuildAccounting;
+  readonly criticalPath = new CriticalPath();
 
   constructor(
     private readonly options: SchedulerOptions,
@@ -90,15 +92,17 @@ export class Scheduler {
     }
     this.inFlight.set(key, e);
     this.accounting.started(e);
+    if (request.rust?.crate && request.rust.deps) this.criticalPath.observe(request.rust.crate, request.rust.deps);
     if (this.fusion?.attach(e)) return e;
     return this.enqueue(e);
   }
 
   private enqueue(e: Execution): Execution {
-    e.expectedMs = this.accounting.expectedMs(e);
+    const crate = e.request.rust?.crate;
+    e.remainingMs = crate ? this.criticalPath.remainingMs(crate) : 0;
     this.queue.push(e);
     const r = e.request;
-    this.logger.debug({ execution: e.id, action: r.actionDigest.toString(), mnemonic: r.mnemonic, rust: r.rust?.kind, carrier: r.carrier, queued: this.queue.length }, 'queued');
+    this.logger.debug({ execution: e.id, action: r.actionDigest.toString(), mnemonic: r.mnemonic, rust: r.rust?.kind, crate: r.rust?.crateName, carrier: r.carrier, remainingMs: e.remainingMs || undefined, queued: this.queue.length }, 'queued');
     this.dispatch();
     return e;
   }
@@ -107,6 +111,7 @@ export class Scheduler {
   rmetaReady(workerId: string, msg: WorkerPb.IRmetaReady): void {
     const e = this.workers.get(workerId)?.running.get(msg.executionId ?? '');
     if (e && this.fusion?.isCarrier(e)) {
+      if (e.request.rust?.crate) this.criticalPath.measured(e.request.rust.crate, { rmetaMs: executionMs(msg.result ?? {}) });
       this.fusion.rmetaReady(e, msg);
       this.dispatch();
     }
@@ -155,7 +160,7 @@ export class Scheduler {
     w.lastSeenMs = this.now();
     w.running.delete(e.id);
     this.clearDeadline(e);
-    if (e.request.rust && msg.result) this.accounting.rustcRun(e, msg.cpuSeconds ?? 0, executionMs(msg.result));
+    if (e.request.rust && msg.result) this.rustcRun(e, msg);
     if (this.fusion?.isCarrier(e)) {
       await this.fusion.carrierFinished(e, msg);
       e.complete(re.ExecuteResponse.create({ status: msg.status ?? undefined }));
@@ -163,6 +168,14 @@ export class Scheduler {
       await this.completeWith(e, msg);
     }
     this.dispatch();
+  }
+
+  /** Accounts a rustc run and learns its duration: to the .rmeta for a metadata action, to the end for the rest. */
+  private rustcRun(e: Execution, msg: WorkerPb.IExecutionFinished): void {
+    this.accounting.rustcRun(e, msg.cpuSeconds ?? 0);
+    const r = e.request.rust!;
+    const ms = executionMs(msg.result ?? {});
+    if (r.crate && ms !== undefined && msg.result?.exitCode === 0) this.criticalPath.measured(r.crate, r.kind === 'rustc-metadata' && !e.request.carrier ? { rmetaMs: ms } : { fullMs: ms });
   }
 
   private async completeWith(e: Execution, msg: WorkerPb.IExecutionFinished): Promise<void> {

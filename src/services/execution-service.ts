@@ -15,8 +15,10 @@ import { missingBlobsError } from '../grpc/missing-blobs-error';
 import { findMissingInputs } from './missing-inputs';
 import { requestMetadata } from './request-metadata';
 import { durationMs } from '../util/proto-time';
-import { classifyCommand } from '../rust/rustc-command';
+import { classifyCommand, RustcCommand } from '../rust/rustc-command';
 import { pairKey } from '../rust/pair-key';
+import { crateDeps, crateOf } from '../rust/crate-deps';
+import { RustActionInfo } from '../scheduler/execution';
 
 export interface ExecutionServiceOptions {
   defaultTimeoutMs: number;
@@ -68,7 +70,7 @@ export function executionService(instances: Instances, scheduler: Scheduler, opt
         return;
       }
       const rc = classifyCommand(command);
-      const rust = rc.kind === 'other' ? undefined : { kind: rc.kind, crateName: rc.crateName, rmetaPath: rc.rmetaPath, rlibPath: rc.rlibPath, pairKey: await pairKey(inst.cas, action, command, rc, inputRoot).catch(() => undefined) };
+      const rust = rc.kind === 'other' ? undefined : await rustActionInfo(inst, action, command, rc, inputRoot);
       if (rust) log.debug({ rust: rust.kind, crate: rust.crateName, paired: !!rust.pairKey }, 'rustc action');
       const execution = scheduler.submit({
         rust,
@@ -125,6 +127,12 @@ async function loadProto<T>(inst: Instance, digest: Digest, type: { decode(b: Ui
   } catch (err) {
     throw new StatusError(Code.INVALID_ARGUMENT, `${what} ${digest} is not a valid ${what} message: ${(err as Error).message}`);
   }
+}
+
+/** What the scheduler needs to know of a rustc action: its class, pair key and place in the crate graph (best effort). */
+async function rustActionInfo(inst: Instance, action: REv2.Action, command: REv2.Command, rc: RustcCommand, root: Digest): Promise<RustActionInfo> {
+  const [key, deps] = await Promise.all([pairKey(inst.cas, action, command, rc, root).catch(() => undefined), crateDeps(inst.cas, command, rc, root).catch(() => undefined)]);
+  return { kind: rc.kind, crateName: rc.crateName, rmetaPath: rc.rmetaPath, rlibPath: rc.rlibPath, pairKey: key, crate: crateOf(rc, command), deps };
 }
 
 function resolveTimeout(action: REv2.Action, o: ExecutionServiceOptions): number {

@@ -7,6 +7,7 @@ import { silentLogger } from '../../src/logging/logger';
 import { re, REv2, WorkerPb } from '../../src/proto';
 import { ExecutionRequest } from '../../src/scheduler/execution';
 import { Scheduler } from '../../src/scheduler/scheduler';
+import { toTimestamp } from '../../src/util/proto-time';
 
 function request(name: string, over: Partial<ExecutionRequest> = {}): ExecutionRequest {
   return {
@@ -147,6 +148,28 @@ describe('Scheduler with Rust awareness', () => {
     assert.deepEqual(w.assigned, ['blocker', 'metadata'], 'the metadata action jumps the queue');
     await s.finished(id, { executionId: w.executionId('metadata'), status: { code: 0 }, result: { exitCode: 0 } });
     assert.deepEqual(w.assigned, ['blocker', 'metadata', 'rlib'], 'then arrival order');
+  });
+
+  it('learns the crate graph and durations from one build and starts the head of the longest chain first in the next', async () => {
+    const s = newScheduler();
+    const w = new FakeWorker();
+    const id = s.registerWorker({ workerName: 'w', slots: 1 }, w);
+    // chain: a ← b ← c (each needs the previous .rmeta; 300 ms each); big: 700 ms on its own, nobody depends on it.
+    const meta = (name: string, crate: string, dep?: string, build = 1) =>
+      request(`${name}#${build}`, { rust: { kind: 'rustc-metadata', crateName: crate, crate, deps: dep ? [{ crate: dep, needs: 'rmeta' }] : [] } });
+    const took = (ms: number) => ({ exitCode: 0, executionMetadata: { executionStartTimestamp: toTimestamp(1_000), executionCompletedTimestamp: toTimestamp(1_000 + ms) } });
+    for (const [name, crate, dep, ms] of [['big', 'big', undefined, 700], ['a', 'a', undefined, 300], ['b', 'b', 'a', 300], ['c', 'c', 'b', 300]] as const) {
+      const e = s.submit(meta(name, crate, dep));
+      await s.finished(id, { executionId: e.id, status: { code: 0 }, result: took(ms) });
+    }
+    assert.equal(s.criticalPath.remainingMs('a'), 900);
+    assert.equal(s.criticalPath.remainingMs('big'), 700);
+    // Next build: a slot is busy while `big` and then `a` arrive.
+    const blocker = s.submit(request('blocker'));
+    s.submit(meta('big', 'big', undefined, 2));
+    s.submit(meta('a', 'a', undefined, 2));
+    await s.finished(id, { executionId: blocker.id, status: { code: 0 }, result: { exitCode: 0 } });
+    assert.deepEqual(w.assigned.slice(-2), ['blocker', 'a#2'], 'the chain head goes before the slower crate that arrived first');
   });
 
   it('keeps priority and fairness above the metadata-first rule', () => {

@@ -1,0 +1,75 @@
+import { CrateDep } from '../rust/crate-deps';
+
+interface Crate {
+  deps: CrateDep[];
+  /** Who compiled against this crate last time, and whether they needed its .rmeta or its .rlib. */
+  dependents: Map<string, CrateDep['needs']>;
+  /** Measured: how long until the .rmeta existed, and until rustc finished. */
+  rmetaMs?: number;
+  fullMs?: number;
+}
+
+/**
+ * The crate graph learned from rustc actions (their `--extern` flags) with measured durations, to order the queue by
+ * the longest remaining path instead of by arrival: REAPI never tells a server the build graph, but a Rust build
+ * repeats the same one, so what the last build showed is a good guide for the next (HLFET list scheduling).
+ */
+export class CriticalPath {
+  private readonly crates = new Map<string, Crate>();
+  private memo = new Map<string, number>();
+
+  constructor(private readonly maxCrates = 20_000) {}
+
+  /** An action of `crate` compiles against `deps` (replaces what was known). */
+  observe(crate: string, deps: CrateDep[]): void {
+    const c = this.crate(crate);
+    for (const d of c.deps) this.crates.get(d.crate)?.dependents.delete(crate);
+    c.deps = deps;
+    for (const d of deps) if (d.crate !== crate) this.crate(d.crate).dependents.set(crate, d.needs);
+    this.memo.clear();
+  }
+
+  measured(crate: string, m: { rmetaMs?: number; fullMs?: number }): void {
+    const c = this.crate(crate);
+    if (m.rmetaMs !== undefined) c.rmetaMs = m.rmetaMs;
+    if (m.fullMs !== undefined) c.fullMs = m.fullMs;
+    this.memo.clear();
+  }
+
+  /**
+   * Longest path from starting `crate` to the end of the build, in measured milliseconds: its own compile, or the
+   * time until a dependent can start (the .rmeta or the .rlib, whichever it needs) plus that dependent's own path.
+   */
+  remainingMs(crate: string): number {
+    return this.walk(crate, new Set());
+  }
+
+  get size(): number {
+    return this.crates.size;
+  }
+
+  private walk(crate: string, visiting: Set<string>): number {
+    const known = this.memo.get(crate);
+    if (known !== undefined) return known;
+    const c = this.crates.get(crate);
+    if (!c || visiting.has(crate)) return 0; // Unknown, or a cycle left by stale paths.
+    visiting.add(crate);
+    const full = c.fullMs ?? c.rmetaMs ?? 0;
+    let best = full;
+    for (const [d, needs] of c.dependents) best = Math.max(best, (needs === 'rmeta' ? (c.rmetaMs ?? full) : full) + this.walk(d, visiting));
+    visiting.delete(crate);
+    this.memo.set(crate, best);
+    return best;
+  }
+
+  private crate(id: string): Crate {
+    let c = this.crates.get(id);
+    if (!c) {
+      c = { deps: [], dependents: new Map() };
+      this.crates.set(id, c);
+      // Bounded: forget the oldest crate (its edges become unknown, which only weakens the ordering).
+      if (this.crates.size > this.maxCrates) this.crates.delete(this.crates.keys().next().value as string);
+    }
+    return c;
+  }
+}
