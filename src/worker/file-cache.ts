@@ -22,8 +22,9 @@ interface Entry {
 
 /**
  * A size-bounded local cache of CAS files, hardlinked into input roots so a toolchain is downloaded once per
- * worker. Executable and non-executable variants are separate files because hardlinks share one mode.
- * Cached files are never modified in place: eviction unlinks them, and existing hardlinks stay valid.
+ * worker. Executable and non-executable variants are separate files because hardlinks share one mode. Cached files
+ * are read-only (0555/0444, as Bazel leaves its outputs) and never modified in place: eviction unlinks them, and
+ * existing hardlinks stay valid. (A process running as root ignores the mode; run actions as another user for that.)
  */
 export class FileCache {
   private readonly lru: LRUCache<string, Entry>;
@@ -92,9 +93,10 @@ export class FileCache {
     let out: WriteStream | undefined;
     try {
       const source = await store.get(digest);
-      out = createWriteStream(tmp, { mode: executable ? 0o755 : 0o644 });
+      out = createWriteStream(tmp, { mode: 0o644 });
       await pipeline(source, verifier(digest), out);
-      await fsp.chmod(tmp, executable ? 0o755 : 0o644); // the umask may have cleared bits
+      // Read-only: every input root shares this inode, so an action writing into an input must not reach the cache.
+      await fsp.chmod(tmp, executable ? 0o555 : 0o444);
       // A unique name per download, so a late unlink of an evicted entry never hits a newer file.
       const file = path.join(this.filesDir, `${key}.${seq}`);
       await fsp.rename(tmp, file);

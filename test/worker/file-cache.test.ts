@@ -28,15 +28,15 @@ describe('FileCache', () => {
     assert.equal(await fsp.readFile(dests[3], 'utf8'), 'rustc toolchain bytes');
   });
 
-  it('keeps executable and non-executable variants as separate files with modes 0755 and 0644', async () => {
+  it('keeps executable and non-executable variants as separate files with read-only modes 0555 and 0444', async () => {
     const store = new CountingStore();
     const digest = await putBytes(store, '#!/bin/sh\necho hi\n');
     const cache = await FileCache.open({ dir: path.join(root, 'c2'), maxBytes: 1e6, logger: silentLogger() });
     await cache.link(store, digest, true, path.join(root, 'c2-x'));
     await cache.link(store, digest, false, path.join(root, 'c2-f'));
     const [x, f] = await Promise.all([fsp.stat(path.join(root, 'c2-x')), fsp.stat(path.join(root, 'c2-f'))]);
-    assert.equal(x.mode & 0o777, 0o755);
-    assert.equal(f.mode & 0o777, 0o644);
+    assert.equal(x.mode & 0o777, 0o555);
+    assert.equal(f.mode & 0o777, 0o444);
     assert.notEqual(x.ino, f.ino);
     assert.equal(store.gets, 2);
   });

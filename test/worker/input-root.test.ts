@@ -42,8 +42,8 @@ describe('InputRoot', () => {
     const tree = await inputRoot.materialize(store, rootDigest, dir);
     assert.equal(tree.files.length, 3);
     assert.deepEqual(await listTree(dir), ['dangling', 'empty', 'link', 'src', 'src/deep', 'src/deep/lib.rs', 'src/main.rs', 'tool']);
-    assert.equal((await fsp.stat(path.join(dir, 'tool'))).mode & 0o777, 0o755);
-    assert.equal((await fsp.stat(path.join(dir, 'src/main.rs'))).mode & 0o777, 0o644);
+    assert.equal((await fsp.stat(path.join(dir, 'tool'))).mode & 0o777, 0o555);
+    assert.equal((await fsp.stat(path.join(dir, 'src/main.rs'))).mode & 0o777, 0o444);
     assert.equal(await fsp.readFile(path.join(dir, 'link'), 'utf8'), 'fn main() {}\n');
     assert.equal(await fsp.readlink(path.join(dir, 'dangling')), 'out/not-yet');
     // Same content at two paths: one inode, linked from the cache.
