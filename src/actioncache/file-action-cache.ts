@@ -1,38 +1,93 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { LRUCache } from 'lru-cache';
 import { Digest } from '../digest/digest';
 import { encode, re, REv2 } from '../proto';
 import { ActionCache } from './action-cache';
 
-/** Persistent AC: one file per action digest, written to a temp file, fsynced and renamed so readers never see a torn entry. */
-export class FileActionCache implements ActionCache {
-  private constructor(private readonly root: string) {}
+export interface FileActionCacheOptions {
+  /** Entries beyond this many bytes on disk are removed, least recently used first (default 1 GiB). */
+  maxBytes?: number;
+}
 
-  static async open(root: string): Promise<FileActionCache> {
+/** Bytes an entry costs beyond its content (inode, directory entry): keeps the count bounded for tiny results. */
+const ENTRY_OVERHEAD = 256;
+/** A hit refreshes the file's mtime (its recency after a restart) at most this often. */
+const TOUCH_EVERY_MS = 10 * 60_000;
+
+/**
+ * Persistent AC: one file per action digest, written to a temp file, fsynced and renamed so readers never see a torn
+ * entry. Bounded: an LRU index (rebuilt from mtimes at open) removes the least recently used entries beyond maxBytes.
+ */
+export class FileActionCache implements ActionCache {
+  private constructor(
+    private readonly root: string,
+    /** Action key → entry size, and when its mtime was last set. */
+    private readonly index: LRUCache<string, { size: number; touchedMs: number }>,
+  ) {}
+
+  static async open(root: string, options: FileActionCacheOptions = {}): Promise<FileActionCache> {
     await fsp.rm(path.join(root, 'tmp'), { recursive: true, force: true });
     await fsp.mkdir(path.join(root, 'tmp'), { recursive: true });
-    return new FileActionCache(root);
+    const index = new LRUCache<string, { size: number; touchedMs: number }>({
+      maxSize: Math.max(1, options.maxBytes ?? 1024 ** 3),
+      sizeCalculation: (e) => e.size + ENTRY_OVERHEAD,
+      dispose: (_e, key, reason) => {
+        if (reason === 'evict') void fsp.unlink(entryPath(root, key)).catch(() => undefined);
+      },
+    });
+    // Oldest first, so the most recently used entries survive a smaller maxBytes.
+    const found: { key: string; size: number; mtimeMs: number }[] = [];
+    for (const shard of await fsp.readdir(root)) {
+      if (shard === 'tmp') continue;
+      const names = await fsp.readdir(path.join(root, shard)).catch(() => [] as string[]);
+      for (const key of names) {
+        const st = await fsp.stat(path.join(root, shard, key)).catch(() => undefined);
+        if (st?.isFile()) found.push({ key, size: st.size, mtimeMs: st.mtimeMs });
+      }
+    }
+    found.sort((a, b) => a.mtimeMs - b.mtimeMs);
+    for (const f of found) index.set(f.key, { size: f.size, touchedMs: f.mtimeMs });
+    return new FileActionCache(root, index);
+  }
+
+  /** Bytes (with per-entry overhead) the index accounts for. */
+  get sizeBytes(): number {
+    return this.index.calculatedSize;
   }
 
   async get(actionDigest: Digest): Promise<REv2.ActionResult | undefined> {
+    const file = entryPath(this.root, actionDigest.key);
     let bytes: Buffer;
     try {
-      bytes = await fsp.readFile(this.entryPath(actionDigest));
+      bytes = await fsp.readFile(file);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        this.index.delete(actionDigest.key);
+        return undefined;
+      }
       throw err;
     }
+    let result: REv2.ActionResult;
     try {
-      return re.ActionResult.decode(bytes);
+      result = re.ActionResult.decode(bytes);
     } catch {
       return undefined; // An unreadable entry is a miss; the next UpdateActionResult replaces it.
     }
+    const now = Date.now();
+    const e = this.index.get(actionDigest.key);
+    if (!e) this.index.set(actionDigest.key, { size: bytes.length, touchedMs: now });
+    else if (now - e.touchedMs > TOUCH_EVERY_MS) {
+      e.touchedMs = now;
+      void fsp.utimes(file, now / 1000, now / 1000).catch(() => undefined);
+    }
+    return result;
   }
 
   async put(actionDigest: Digest, result: REv2.IActionResult): Promise<void> {
     const bytes = encode(re.ActionResult, result as REv2.ActionResult);
-    const dest = this.entryPath(actionDigest);
+    const dest = entryPath(this.root, actionDigest.key);
     const tmp = path.join(this.root, 'tmp', `${actionDigest.hash}-${randomBytes(6).toString('hex')}`);
     const fh = await fsp.open(tmp, 'wx');
     try {
@@ -49,9 +104,10 @@ export class FileActionCache implements ActionCache {
       await fsp.unlink(tmp).catch(() => undefined);
       throw err;
     }
+    this.index.set(actionDigest.key, { size: bytes.length, touchedMs: Date.now() });
   }
+}
 
-  private entryPath(d: Digest): string {
-    return path.join(this.root, d.hash.slice(0, 2), d.key);
-  }
+function entryPath(root: string, key: string): string {
+  return path.join(root, key.slice(0, 2), key);
 }

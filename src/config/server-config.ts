@@ -61,7 +61,7 @@ export function defaultConfig(dataDir: string): ServerConfig {
       '': {
         digestFunction: 'sha256',
         cas: { existenceCaching: { backend: { filesystem: { path: path.join(data, 'cas'), maxBytes: 20e9 } }, maxEntries: 1_000_000, ttlMs: 60_000 } },
-        ac: { filesystem: { path: path.join(data, 'ac') } },
+        ac: { filesystem: { path: path.join(data, 'ac'), maxBytes: 1024 ** 3 } },
       },
     },
     security: { insecure: false },

@@ -52,6 +52,38 @@ describe('FileActionCache', () => {
     assert.deepEqual(await fsp.readdir(path.join(root, 'tmp')), []);
   });
 
+  it('removes the least recently used entries beyond maxBytes, from disk too', async () => {
+    const root = await newRoot();
+    const entryBytes = Buffer.from(re.ActionResult.encode(result(0, 'out/0')).finish()).length + 256;
+    const ac = await FileActionCache.open(root, { maxBytes: entryBytes * 3 });
+    const actions = [0, 1, 2, 3].map((i) => blob(`lru action ${i}`).digest);
+    for (const [i, a] of actions.slice(0, 3).entries()) await ac.put(a, result(0, `out/${i}`));
+    assert.ok(await ac.get(actions[0]), 'a hit makes action 0 the most recently used');
+    await ac.put(actions[3], result(0, 'out/3'));
+    await new Promise((r) => setTimeout(r, 50)); // the unlink runs in the background
+    assert.equal(await ac.get(actions[1]), undefined, 'action 1 was the least recently used');
+    await assert.rejects(fsp.stat(path.join(root, actions[1].hash.slice(0, 2), actions[1].key)), { code: 'ENOENT' });
+    for (const i of [0, 2, 3]) assert.ok(await ac.get(actions[i]), `action ${i} stays`);
+    assert.ok(ac.sizeBytes <= entryBytes * 3);
+  });
+
+  it('rebuilds its index at open, keeping the most recently modified entries under a smaller maxBytes', async () => {
+    const root = await newRoot();
+    const big = await FileActionCache.open(root);
+    const actions = [0, 1, 2].map((i) => blob(`reopen action ${i}`).digest);
+    for (const [i, a] of actions.entries()) {
+      await big.put(a, result(0, `out/${i}`));
+      const t = 1_700_000_000 + i * 100; // distinct mtimes, oldest first
+      await fsp.utimes(path.join(root, a.hash.slice(0, 2), a.key), t, t);
+    }
+    const entryBytes = Buffer.from(re.ActionResult.encode(result(0, 'out/0')).finish()).length + 256;
+    const small = await FileActionCache.open(root, { maxBytes: entryBytes * 2 });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await small.get(actions[0]), undefined, 'the oldest entry went');
+    assert.ok(await small.get(actions[1]));
+    assert.ok(await small.get(actions[2]));
+  });
+
   it('treats an unreadable entry as a miss', async () => {
     const root = await newRoot();
     const ac = await FileActionCache.open(root);

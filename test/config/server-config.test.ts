@@ -48,7 +48,7 @@ describe('server config', () => {
     assert.deepEqual(c.instances.main.cas, {
       existenceCaching: { backend: { verifying: { filesystem: { path: path.join(BASE, 'data/cas'), maxBytes: 50e9 } } }, maxEntries: 1000, ttlMs: 30_000 },
     });
-    assert.deepEqual(c.instances.main.ac, { filesystem: { path: '/abs/ac' } });
+    assert.deepEqual(c.instances.main.ac, { filesystem: { path: '/abs/ac', maxBytes: 1024 ** 3 } });
   });
 
   it('fails on an unknown top-level key, naming it and the allowed keys', () => {

@@ -51,7 +51,7 @@ export function twoInstances(dataDir: string): Record<string, InstanceConfig> {
     main: {
       digestFunction: 'sha256',
       cas: { filesystem: { path: path.join(dataDir, 'main', 'cas'), maxBytes: 1e9 } },
-      ac: { filesystem: { path: path.join(dataDir, 'main', 'ac') } },
+      ac: { filesystem: { path: path.join(dataDir, 'main', 'ac'), maxBytes: 1024 ** 3 } },
     },
     'team/b': {
       digestFunction: 'sha256',

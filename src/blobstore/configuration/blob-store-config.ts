@@ -11,7 +11,7 @@ export type BlobStoreConfig =
   | { s3: S3BlobStoreConfig }
   | { readCaching: { fast: BlobStoreConfig; slow: BlobStoreConfig } };
 
-export type ActionCacheConfig = { filesystem: { path: string } } | { memory: { maxBytes: number } } | { s3: S3ConnectionConfig };
+export type ActionCacheConfig = { filesystem: { path: string; maxBytes: number } } | { memory: { maxBytes: number } } | { s3: S3ConnectionConfig };
 
 const BLOB_STORE_KINDS = ['filesystem', 'memory', 'verifying', 'existenceCaching', 's3', 'readCaching'] as const;
 
@@ -59,8 +59,8 @@ export function parseActionCacheConfig(v: unknown, at: string, baseDir: string):
   const here = `${at}.${kind}`;
   if (kind === 's3') return { s3: parseS3ConnectionConfig(body, here) };
   if (kind === 'filesystem') {
-    const o = expectObject(body, here, ['path']);
-    return { filesystem: { path: path.resolve(baseDir, expectString(o.path, `${here}.path`)) } };
+    const o = expectObject(body, here, ['path', 'maxBytes']);
+    return { filesystem: { path: path.resolve(baseDir, expectString(o.path, `${here}.path`)), maxBytes: optional(o, 'maxBytes', here, expectSize, 1024 ** 3) } };
   }
   const o = expectObject(body, here, ['maxBytes']);
   return { memory: { maxBytes: optional(o, 'maxBytes', here, expectSize, 256 * 1024 * 1024) } };

@@ -33,7 +33,7 @@ export async function newBlobStore(config: BlobStoreConfig, logger: Logger, env:
 }
 
 export async function newActionCache(config: ActionCacheConfig, env: NodeJS.ProcessEnv = process.env): Promise<ActionCache> {
-  if ('filesystem' in config) return FileActionCache.open(config.filesystem.path);
+  if ('filesystem' in config) return FileActionCache.open(config.filesystem.path, { maxBytes: config.filesystem.maxBytes });
   if ('s3' in config) return new S3ActionCache(newS3Location(s3ConnectionOptions(config.s3, env, 'ac.s3')));
   return new MemoryActionCache(config.memory.maxBytes);
 }
