@@ -93,6 +93,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down; running actions are killed and requeued by the scheduler');
     await connection.stop();
+    await fileCache.close();
     workerClient.close();
     casClients.cas.close();
     casClients.byteStream.close();

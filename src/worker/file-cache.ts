@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { createWriteStream, promises as fsp, WriteStream } from 'node:fs';
 import * as path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import { BlobStore } from '../blobstore/blob-store';
@@ -9,10 +11,20 @@ import { hashMismatch, sizeMismatch } from '../blobstore/blob-io';
 import { Digest } from '../digest/digest';
 import { wrap } from '../grpc/status-error';
 
+const run = promisify(execFile);
+
 export interface FileCacheOptions {
   dir: string;
   maxBytes: number;
   logger: Logger;
+  /** This boot of the machine (default: /proc/sys/kernel/random/boot_id); tests pass their own. */
+  bootId?: string;
+}
+
+/** `state.json`: which boot wrote the cache, and whether its last run ended with everything synced to disk. */
+interface CacheState {
+  bootId: string;
+  clean: boolean;
 }
 
 interface Entry {
@@ -32,6 +44,7 @@ export class FileCache {
   private readonly filesDir: string;
   private readonly tmpDir: string;
   private seq = 0;
+  private bootId = '';
 
   private constructor(private readonly options: FileCacheOptions) {
     this.filesDir = path.join(options.dir, 'files');
@@ -40,17 +53,66 @@ export class FileCache {
       maxSize: Math.max(1, options.maxBytes),
       // Empty files still cost an inode; count them as one byte so the entry count stays bounded.
       sizeCalculation: (e) => Math.max(1, e.size),
+      // Every download has its own file name, so a replaced or evicted entry's file is never another entry's.
       dispose: (e) => void fsp.unlink(e.file).catch(() => undefined),
     });
   }
 
-  /** Starts empty: files left by an earlier run are removed (their integrity is unknown after a crash). */
+  /**
+   * Keeps the files of an earlier run when they can be trusted: downloads are verified before they are renamed into
+   * place, so after a process crash every file is whole — but not after a machine crash, as files are not fsynced one
+   * by one. So the files are kept if the same boot wrote them, or if that run ended cleanly (close() synced them);
+   * otherwise the cache starts empty. A file whose size does not match its digest is dropped either way.
+   */
   static async open(options: FileCacheOptions): Promise<FileCache> {
     const cache = new FileCache(options);
-    await fsp.rm(options.dir, { recursive: true, force: true });
+    const bootId = options.bootId ?? (await fsp.readFile('/proc/sys/kernel/random/boot_id', 'utf8').catch(() => '')).trim();
+    const before = await readState(cache.statePath);
+    const trusted = !!before && (before.clean || (bootId !== '' && before.bootId === bootId));
+    if (!trusted) await fsp.rm(options.dir, { recursive: true, force: true });
+    await fsp.rm(cache.tmpDir, { recursive: true, force: true });
     await fsp.mkdir(cache.filesDir, { recursive: true });
     await fsp.mkdir(cache.tmpDir, { recursive: true });
+    if (trusted) await cache.reload();
+    await writeState(cache.statePath, { bootId, clean: false });
+    cache.bootId = bootId;
     return cache;
+  }
+
+  /** Syncs the files to disk and records a clean end, so the next run keeps them even after a reboot. */
+  async close(): Promise<void> {
+    try {
+      await run('sync', [], { timeout: 60_000 });
+      await writeState(this.statePath, { bootId: this.bootId, clean: true });
+    } catch (err) {
+      this.options.logger.warn({ err: (err as Error).message }, 'file cache not synced; the next start after a reboot begins empty');
+    }
+  }
+
+  private get statePath(): string {
+    return path.join(this.options.dir, 'state.json');
+  }
+
+  /** Indexes the files an earlier run left, oldest download first, so the newest survive a smaller maxBytes. */
+  private async reload(): Promise<void> {
+    const found: { key: string; file: string; size: number; mtimeMs: number; seq: number }[] = [];
+    for (const name of await fsp.readdir(this.filesDir)) {
+      const file = path.join(this.filesDir, name);
+      const m = /^(.+-([0-9a-f]+)-(\d+)(-x)?)\.(\d+)$/.exec(name);
+      const st = await fsp.stat(file).catch(() => undefined);
+      if (!m || !st?.isFile() || st.size !== Number(m[3])) {
+        await fsp.rm(file, { recursive: true, force: true });
+        continue;
+      }
+      if (st.mode & 0o222) await fsp.chmod(file, m[4] ? 0o555 : 0o444); // written by a version that left them writable
+      found.push({ key: m[1], file, size: st.size, mtimeMs: st.mtimeMs, seq: Number(m[5]) });
+    }
+    found.sort((a, b) => a.mtimeMs - b.mtimeMs);
+    for (const f of found) {
+      this.seq = Math.max(this.seq, f.seq);
+      this.lru.set(f.key, { file: f.file, size: f.size }); // a second file for the same key replaces (and unlinks) the first
+    }
+    this.options.logger.info({ files: this.lru.size, bytes: this.lru.calculatedSize }, 'file cache reloaded');
   }
 
   get size(): number {
@@ -119,6 +181,20 @@ export class FileCache {
       throw wrap(err, `downloading ${digest}`);
     }
   }
+}
+
+async function readState(file: string): Promise<CacheState | undefined> {
+  try {
+    const s = JSON.parse(await fsp.readFile(file, 'utf8')) as Partial<CacheState>;
+    return typeof s.bootId === 'string' && typeof s.clean === 'boolean' ? { bootId: s.bootId, clean: s.clean } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeState(file: string, state: CacheState): Promise<void> {
+  await fsp.writeFile(`${file}.tmp`, JSON.stringify(state));
+  await fsp.rename(`${file}.tmp`, file);
 }
 
 function keyOf(digest: Digest, executable: boolean): string {

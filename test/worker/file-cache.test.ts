@@ -82,4 +82,54 @@ describe('FileCache', () => {
     assert.equal(cache.has(wrong, false), false);
     assert.deepEqual(await fsp.readdir(path.join(root, 'c5', 'tmp')), []);
   });
+
+  describe('across restarts', () => {
+    const open = (dir: string, bootId: string, maxBytes = 1e6) => FileCache.open({ dir, maxBytes, logger: silentLogger(), bootId });
+
+    it('keeps its files when the same boot reopens it (a process crash leaves only whole, verified files)', async () => {
+      const store = new CountingStore();
+      const [a, b] = [await putBytes(store, 'toolchain a'), await putBytes(store, 'toolchain b')];
+      const dir = path.join(root, 'r1');
+      const first = await open(dir, 'boot-1');
+      await first.link(store, a, false, path.join(root, 'r1-a'));
+      await first.link(store, b, true, path.join(root, 'r1-b'));
+      await fsp.writeFile(path.join(dir, 'tmp', 'half-downloaded'), 'x'); // as a crash mid-download leaves it
+      // No close(): the process died.
+      const second = await open(dir, 'boot-1');
+      assert.ok(second.has(a, false) && second.has(b, true));
+      assert.equal(second.size, a.size + b.size);
+      const gets = store.gets;
+      await second.link(store, a, false, path.join(root, 'r1-a2'));
+      assert.equal(store.gets, gets, 'served from the kept file');
+      assert.equal(await fsp.readFile(path.join(root, 'r1-a2'), 'utf8'), 'toolchain a');
+      assert.deepEqual(await fsp.readdir(path.join(dir, 'tmp')), []);
+      // New downloads never reuse a kept file's name.
+      const c = await putBytes(store, 'toolchain c');
+      await second.link(store, c, false, path.join(root, 'r1-c'));
+      assert.equal((await fsp.readdir(path.join(dir, 'files'))).length, 3);
+    });
+
+    it('starts empty after a reboot unless the last run closed cleanly (synced), and drops files of the wrong size', async () => {
+      const store = new CountingStore();
+      const a = await putBytes(store, 'kept across a clean reboot');
+      const dir = path.join(root, 'r2');
+      const first = await open(dir, 'boot-1');
+      await first.link(store, a, false, path.join(root, 'r2-a'));
+      // Crashed, then the machine rebooted: the file may be torn, so nothing is kept.
+      assert.equal((await open(dir, 'boot-2')).has(a, false), false);
+      assert.deepEqual(await fsp.readdir(path.join(dir, 'files')), []);
+
+      const second = await open(dir, 'boot-2');
+      await second.link(store, a, false, path.join(root, 'r2-a2'));
+      await second.close();
+      const third = await open(dir, 'boot-3');
+      assert.ok(third.has(a, false), 'a clean close survives a reboot');
+      const [name] = await fsp.readdir(path.join(dir, 'files'));
+      assert.equal((await fsp.stat(path.join(dir, 'files', name))).mode & 0o777, 0o444);
+
+      await fsp.chmod(path.join(dir, 'files', name), 0o644);
+      await fsp.truncate(path.join(dir, 'files', name), 3);
+      assert.equal((await open(dir, 'boot-3')).has(a, false), false, 'a file whose size does not match its digest is dropped');
+    });
+  });
 });
