@@ -31,8 +31,8 @@ export async function fusionBench(): Promise<void> {
     const server = await startServerProcess({ args: ['--data', data, '--workers', String(os.cpus().length), `--rust-fusion=${fusion}`] });
     const ws = await makeRustExampleWorkspace();
     try {
-      // Remote builds let Bazel submit every ready action (as one does with remote execution), so the scheduler orders them.
-      const flags = [...buildFlags({ remoteExecutor: server.port }), '--noremote_accept_cached', '--jobs=32'];
+      // The example's --config=remote: every ready action goes to the scheduler, only top-level outputs come back.
+      const flags = [...buildFlags({ remoteExecutor: server.port }), '--noremote_accept_cached', '--jobs=32', '--remote_download_toplevel'];
       await runBazel(ws, ['build', ...flags, '//...'], { timeoutMs: 900_000 }); // uploads the toolchain, warms worker caches
       const bazelPid = Number(await fsp.readFile(path.join(ws.outputBase, 'server/server.pid.txt'), 'utf8'));
       const backendCpu = () => [server.child.pid!, ...childPids(server.child.pid!)].reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
