@@ -125,6 +125,30 @@ describe('FilesystemBlobStore', () => {
     assert.deepEqual(files.map((f) => f.name).sort(), [c, d, e].map((x) => x.digest.key).sort());
   });
 
+  it('makes room for an upload when it starts, so committed blobs plus uploads in progress never exceed maxBytes', async () => {
+    const store = await FilesystemBlobStore.open({ path: root, maxBytes: 3000 });
+    const [a, b, c, big] = [1000, 1000, 1000, 1500].map((n) => blob(n));
+    for (const x of [a, b, c]) await putBlob(store, x.digest, x.data);
+    const w = await store.createWriter(big.digest);
+    // Before a byte arrives: a and b (least recently used) are gone, c stays.
+    assert.deepEqual(await store.findMissing([a.digest, b.digest, c.digest]), [a.digest, b.digest]);
+    assert.equal(store.reservedBytes, 1500);
+    assert.ok(store.usedBytes + store.reservedBytes <= 3000);
+    await w.write(big.data);
+    await w.commit();
+    assert.equal(store.reservedBytes, 0);
+    assert.deepEqual(await store.findMissing([c.digest, big.digest]), []);
+    // An aborted or failed upload gives its room back.
+    const [x, y] = [blob(500), blob(500)];
+    const aborted = await store.createWriter(x.digest);
+    await aborted.abort();
+    const wrong = await store.createWriter(y.digest);
+    await wrong.write(x.data);
+    await assert.rejects(wrong.commit(), { code: Code.INVALID_ARGUMENT });
+    assert.equal(store.reservedBytes, 0);
+    await eventually(async () => (await blobFiles(root)).reduce((n, f) => n + f.size, 0) <= 3000, 'the disk holds at most maxBytes');
+  });
+
   it('keeps a blob that is re-uploaded right after its eviction (the late unlink must not delete the new file)', async () => {
     const store = await FilesystemBlobStore.open({ path: root, maxBytes: 1000 });
     for (let i = 0; i < 30; i++) {

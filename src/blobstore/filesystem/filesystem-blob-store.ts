@@ -27,7 +27,8 @@ interface Entry {
 /**
  * Blobs as files under `{path}/{hash[0:2]}/{hash}-{size}`. Uploads stream into `{path}/tmp/`, are hashed while they
  * stream, fsynced, and renamed into place only when the digest matches, so a crash never leaves a partial blob visible.
- * A size-bounded LRU (rebuilt from mtimes at start-up) evicts the least recently used blobs.
+ * A size-bounded LRU (rebuilt from mtimes at start-up) evicts the least recently used blobs, also to make room for an
+ * upload when it starts (its size is known from the digest).
  */
 export class FilesystemBlobStore implements BlobStore {
   private readonly index: LRUCache<string, Entry>;
@@ -36,6 +37,8 @@ export class FilesystemBlobStore implements BlobStore {
   private readonly now: () => number;
   /** Unlinks of evicted blobs still in flight; a re-upload of the same blob waits for them so its file is not deleted. */
   private readonly pendingUnlinks = new Map<string, Promise<void>>();
+  /** Bytes of uploads in progress: room is made for them when they start, so the disk never holds more than maxBytes. */
+  private reserved = 0;
 
   private constructor(private readonly options: FilesystemBlobStoreOptions) {
     this.tmpDir = path.join(options.path, 'tmp');
@@ -64,6 +67,10 @@ export class FilesystemBlobStore implements BlobStore {
 
   get usedBytes(): number {
     return this.index.calculatedSize;
+  }
+
+  get reservedBytes(): number {
+    return this.reserved;
   }
 
   async findMissing(digests: Digest[]): Promise<Digest[]> {
@@ -100,9 +107,11 @@ export class FilesystemBlobStore implements BlobStore {
     const hash = digest.fn.createHash();
     let size = 0;
     let state: 'open' | 'done' = 'open';
+    this.reserve(digest.size);
     const finish = async () => {
       if (state === 'done') return;
       state = 'done';
+      this.reserved -= digest.size;
       await fh.close().catch(() => undefined);
       await fsp.unlink(tmp).catch(() => undefined);
     };
@@ -133,6 +142,7 @@ export class FilesystemBlobStore implements BlobStore {
           throw hashMismatch(digest, actual);
         }
         state = 'done';
+        this.reserved -= digest.size;
         try {
           await fh.sync();
           await fh.close();
@@ -151,6 +161,12 @@ export class FilesystemBlobStore implements BlobStore {
       },
       abort: finish,
     };
+  }
+
+  /** Evicts least recently used blobs until the index and the uploads in progress fit in maxBytes (as far as it can). */
+  private reserve(bytes: number): void {
+    this.reserved += bytes;
+    while (this.index.size > 0 && this.index.calculatedSize + this.reserved > this.options.maxBytes) this.index.pop();
   }
 
   /** Marks a blob used (LRU position in memory, and its mtime on disk at most once per interval); false if absent. */
