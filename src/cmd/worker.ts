@@ -17,13 +17,15 @@ import { FileCache } from '../worker/file-cache';
 import { InputRoot } from '../worker/input-root';
 import { OutputCollector } from '../worker/output-collector';
 import { Runner } from '../worker/runner';
+import { parseRunAs } from '../worker/run-as';
 import { WorkerConnection, WorkerStream } from '../worker/worker-connection';
 import { parseArgs } from './cli-args';
 
 const USAGE = `usage: node dist/src/cmd/worker.js [--scheduler HOST:PORT] [--cas HOST:PORT] [--name NAME] [--slots N]
        [--work-dir DIR] [--cache-dir DIR] [--cache-max-bytes SIZE] [--property NAME=VALUE]...
-       [--token-file FILE (or env RUSTEXEC_TOKEN)] [--tls-ca FILE] [--tls-server-name NAME]
-Each worker needs its own --cache-dir (it is emptied at start) on the same filesystem as --work-dir (hardlinks).`;
+       [--token-file FILE (or env RUSTEXEC_TOKEN)] [--tls-ca FILE] [--tls-server-name NAME] [--run-as USER|UID[:GID]]
+Each worker needs its own --cache-dir (kept across restarts) on the same filesystem as --work-dir (hardlinks).
+--run-as (worker started as root): commands run as that user, so they cannot modify their read-only inputs.`;
 
 const CHANNEL_OPTIONS: Record<string, unknown> = {
   'grpc.max_receive_message_length': 64 * 1024 * 1024,
@@ -41,7 +43,7 @@ async function main(): Promise<void> {
   try {
     args = parseArgs(process.argv.slice(2), {
       scheduler: 'string', cas: 'string', name: 'string', slots: 'string', 'work-dir': 'string', 'cache-dir': 'string',
-      'cache-max-bytes': 'string', property: 'repeated', help: 'boolean', 'token-file': 'string', 'tls-ca': 'string', 'tls-server-name': 'string',
+      'cache-max-bytes': 'string', property: 'repeated', help: 'boolean', 'token-file': 'string', 'tls-ca': 'string', 'tls-server-name': 'string', 'run-as': 'string',
     });
     if (args.help) return void console.log(USAGE);
   } catch (err) {
@@ -62,9 +64,11 @@ async function main(): Promise<void> {
   parseListenAddress(scheduler);
   parseListenAddress(casAddress);
   const properties = platformProperties(args.property as string[]);
+  const runAs = args['run-as'] ? parseRunAs(String(args['run-as'])) : undefined;
 
   await fsp.rm(workDir, { recursive: true, force: true });
   await fsp.mkdir(workDir, { recursive: true });
+  if (runAs) await fsp.chmod(workDir, 0o711); // the action's user reaches its own directory, lists no one else's
   // Auth: a bearer token from --token-file or RUSTEXEC_TOKEN on every call; TLS when --tls-ca names the CA to trust.
   const token = args['token-file'] ? (await fsp.readFile(String(args['token-file']), 'utf8')).trim() : process.env.RUSTEXEC_TOKEN;
   const credentials = args['tls-ca'] ? ChannelCredentials.createSsl(await fsp.readFile(String(args['tls-ca']))) : ChannelCredentials.createInsecure();
@@ -82,10 +86,10 @@ async function main(): Promise<void> {
 
   const fileCache = await FileCache.open({ dir: cacheDir, maxBytes: cacheMaxBytes, logger });
   const inputRoot = new InputRoot({ fileCache, directoryCache: new LRUCache<string, REv2.Directory>({ max: 10_000 }) });
-  const executor = new ActionExecutor({ workerName: name, workDir, casFor, inputRoot, runner: new Runner(), outputs: new OutputCollector(), logger });
+  const executor = new ActionExecutor({ workerName: name, workDir, casFor, inputRoot, runner: new Runner(), outputs: new OutputCollector(), logger, runAs });
   const connection = new WorkerConnection({ open: () => workerClient.connect(), executor, name, properties, slots, logger });
   connection.start();
-  logger.info({ worker: name, scheduler, cas: casAddress, slots, workDir, cacheDir, cacheMaxBytes, properties: properties.map((p) => `${p.name}=${p.value}`) }, 'worker started');
+  logger.info({ worker: name, scheduler, cas: casAddress, slots, workDir, cacheDir, cacheMaxBytes, runAs, properties: properties.map((p) => `${p.name}=${p.value}`) }, 'worker started');
 
   let stopping = false;
   const stop = async (signal: string) => {

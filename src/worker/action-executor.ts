@@ -17,6 +17,7 @@ import { InputRoot } from './input-root';
 import { OutputCollector } from './output-collector';
 import { relativeComponents } from './path-safety';
 import { Runner } from './runner';
+import { chownDirectories, RunAs } from './run-as';
 import { durationMs, toTimestamp } from '../util/proto-time';
 
 export interface ActionExecutorOptions {
@@ -31,6 +32,8 @@ export interface ActionExecutorOptions {
   logger: Logger;
   /** Used when neither the assignment nor the action sets a timeout. */
   defaultTimeoutMs?: number;
+  /** Run commands as this unprivileged user (the worker must be root); inputs stay root-owned and read-only. */
+  runAs?: RunAs;
   now?: () => number;
 }
 
@@ -101,6 +104,7 @@ export class ActionExecutor implements Executor {
       log.debug({ files: tree.files.length, dirs: tree.dirs.length }, 'input root ready');
       await fsp.mkdir(cwd, { recursive: true });
       await this.o.outputs.prepare(root, specs);
+      if (this.o.runAs) await chownDirectories(root, this.o.runAs);
 
       const timeoutMs = durationMs(a.timeout) || durationMs(a.action.timeout) || (this.o.defaultTimeoutMs ?? 3_600_000);
       meta.executionStartTimestamp = ts();
@@ -112,7 +116,7 @@ export class ActionExecutor implements Executor {
         ? this.reportRmeta({ a, cwd, stdoutPath, stderrPath, store, fn, meta, events, signal: runEnded.signal, cpu: () => cpu, log })
         : Promise.resolve();
       const run = await this.o.runner
-        .run({ argv: command.arguments ?? [], env: envOf(command), cwd, stdoutPath, stderrPath, timeoutMs, signal, onSpawn })
+        .run({ argv: command.arguments ?? [], env: envOf(command), cwd, stdoutPath, stderrPath, timeoutMs, signal, onSpawn, runAs: this.o.runAs })
         .finally(() => {
           cpu?.stop();
           runEnded.abort();

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { promises as fsp } from 'node:fs';
 import { Code, StatusError } from '../grpc/status-error';
+import { RunAs } from './run-as';
 
 /** The PATH a command gets when its environment names none (Buck2 sends no PATH at all). */
 export const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
@@ -17,6 +18,8 @@ export interface RunRequest {
   signal?: AbortSignal;
   /** Called with the pid (= process group id) right after the command started. */
   onSpawn?: (pid: number) => void;
+  /** Run as this user and group instead of the worker's own. */
+  runAs?: RunAs;
 }
 
 export interface RunResult {
@@ -38,7 +41,7 @@ export class Runner {
       return await new Promise<RunResult>((resolve, reject) => {
         let timedOut = false;
         let cancelled = false;
-        const child = spawn(req.argv[0], req.argv.slice(1), { cwd: req.cwd, env, detached: true, stdio: ['ignore', out.fd, err.fd] });
+        const child = spawn(req.argv[0], req.argv.slice(1), { cwd: req.cwd, env, detached: true, stdio: ['ignore', out.fd, err.fd], ...req.runAs });
         if (child.pid) req.onSpawn?.(child.pid);
         const killGroup = () => {
           try {

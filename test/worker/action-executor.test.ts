@@ -122,3 +122,52 @@ describe('ActionExecutor end to end against a real frontend CAS', () => {
     assert.equal(f.status?.code, Code.INVALID_ARGUMENT);
   });
 });
+
+// Only root may start processes as another user; CI runs as root (it installs Debian packages).
+describe('ActionExecutor with --run-as (an unprivileged user for commands)', { skip: process.getuid?.() !== 0 && 'needs root' }, () => {
+  let dir: string;
+  let fe: TestFrontend;
+  let executor: ActionExecutor;
+  const NOBODY = { uid: 65534, gid: 65534 };
+  before(async () => {
+    dir = tempDir();
+    await fsp.chmod(dir, 0o711); // the user must be able to reach its action directories
+    fe = await startTestFrontend(path.join(dir, 'data'));
+    await fsp.mkdir(path.join(dir, 'work'));
+    const fileCache = await FileCache.open({ dir: path.join(dir, 'cache'), maxBytes: 1e8, logger: silentLogger() });
+    executor = new ActionExecutor({
+      workerName: 'w', workDir: path.join(dir, 'work'), casFor: (i) => fe.store(i), inputRoot: new InputRoot({ fileCache }),
+      runner: new Runner(), outputs: new OutputCollector(), logger: silentLogger(), runAs: NOBODY,
+    });
+  });
+  after(async () => {
+    await fe.close();
+    await fsp.rm(dir, { recursive: true, force: true });
+  });
+
+  it('runs the command as that user: it writes outputs and temp files, but cannot modify an input shared with the file cache', async () => {
+    const store = fe.store();
+    const input = await putBytes(store, 'shared toolchain file\n');
+    const script = await putBytes(store, '#!/bin/sh\nid -u\nmkdir -p out scratch\necho made > out/made.txt\necho tmp > scratch/t\nif echo corrupt >> lib/input.txt; then echo WROTE; fi\n');
+    const lib = await putDirectory(store, { files: [file('input.txt', input)] });
+    const root = await putDirectory(store, { files: [file('run.sh', script, true)], directories: [dirNode('lib', lib)] });
+    const cmd = re.Command.create({ arguments: ['./run.sh'], outputFiles: ['out/made.txt'] });
+    const commandDigest = await putBytes(store, encode(re.Command, cmd));
+    const action = re.Action.create({ commandDigest: commandDigest.toProto(), inputRootDigest: root.toProto() });
+    const a = worker.Assignment.create({ executionId: 'run-as-1', instanceName: '', digestFunction: re.DigestFunction.Value.SHA256, action, command: cmd, actionDigest: (await putBytes(store, encode(re.Action, action))).toProto() });
+    const f = await executor.execute(a, new AbortController().signal);
+    assert.equal(f.status?.code, Code.OK, f.status?.message ?? '');
+    const r = re.ActionResult.create(f.result!);
+    const stdout = (await readBlob(store, Digest.fromProto(r.stdoutDigest, SHA256))).toString();
+    const stderr = (await readBlob(store, Digest.fromProto(r.stderrDigest, SHA256))).toString();
+    assert.equal(stdout, '65534\n', stderr);
+    assert.match(stderr, /Permission denied/);
+    assert.equal(r.exitCode, 0);
+    assert.equal((await readBlob(store, Digest.fromProto(r.outputFiles[0].digest, SHA256))).toString(), 'made\n');
+    // The cache's copy (every later action's input) is untouched.
+    const cached = await fsp.readdir(path.join(dir, 'cache', 'files'));
+    const contents = await Promise.all(cached.map((c) => fsp.readFile(path.join(dir, 'cache', 'files', c), 'utf8')));
+    assert.ok(contents.includes('shared toolchain file\n'), contents.join('|'));
+    assert.deepEqual(await fsp.readdir(path.join(dir, 'work')), []);
+  });
+});
