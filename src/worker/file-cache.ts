@@ -36,7 +36,7 @@ interface Entry {
  * A size-bounded local cache of CAS files, hardlinked into input roots so a toolchain is downloaded once per
  * worker. Executable and non-executable variants are separate files because hardlinks share one mode. Cached files
  * are read-only (0555/0444, as Bazel leaves its outputs) and never modified in place: eviction unlinks them, and
- * existing hardlinks stay valid. (A process running as root ignores the mode; run actions as another user for that.)
+ * existing hardlinks stay valid. (Root ignores the mode: see the worker's --run-as.)
  */
 export class FileCache {
   private readonly lru: LRUCache<string, Entry>;
