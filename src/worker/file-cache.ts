@@ -67,9 +67,11 @@ export class FileCache {
   static async open(options: FileCacheOptions): Promise<FileCache> {
     const cache = new FileCache(options);
     const bootId = options.bootId ?? (await fsp.readFile('/proc/sys/kernel/random/boot_id', 'utf8').catch(() => '')).trim();
+    await fsp.mkdir(options.dir, { recursive: true });
+    await lock(path.join(options.dir, 'lock'), bootId); // before anything is wiped: the directory may be another worker's
     const before = await readState(cache.statePath);
     const trusted = !!before && (before.clean || (bootId !== '' && before.bootId === bootId));
-    if (!trusted) await fsp.rm(options.dir, { recursive: true, force: true });
+    if (!trusted) await fsp.rm(cache.filesDir, { recursive: true, force: true });
     await fsp.rm(cache.tmpDir, { recursive: true, force: true });
     await fsp.mkdir(cache.filesDir, { recursive: true });
     await fsp.mkdir(cache.tmpDir, { recursive: true });
@@ -84,6 +86,7 @@ export class FileCache {
     try {
       await run('sync', [], { timeout: 60_000 });
       await writeState(this.statePath, { bootId: this.bootId, clean: true });
+      await fsp.unlink(path.join(this.options.dir, 'lock')).catch(() => undefined);
     } catch (err) {
       this.options.logger.warn({ err: (err as Error).message }, 'file cache not synced; the next start after a reboot begins empty');
     }
@@ -180,6 +183,37 @@ export class FileCache {
       await fsp.unlink(tmp).catch(() => undefined);
       throw wrap(err, `downloading ${digest}`);
     }
+  }
+}
+
+/**
+ * One worker per cache directory: two would evict (unlink) each other's files. The lock names this boot and pid; one
+ * left by a dead process or an earlier boot is taken over.
+ */
+async function lock(file: string, bootId: string): Promise<void> {
+  const mine = `${bootId} ${process.pid}`;
+  for (;;) {
+    try {
+      await fsp.writeFile(file, mine, { flag: 'wx' });
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const [boot, pidText] = (await fsp.readFile(file, 'utf8').catch(() => '')).split(' ');
+    const pid = Number(pidText);
+    if (boot === bootId && pid > 0 && pid !== process.pid && alive(pid)) {
+      throw new Error(`cache directory ${path.dirname(file)} is in use by process ${pid}; give each worker its own --cache-dir`);
+    }
+    await fsp.unlink(file).catch(() => undefined); // stale: its owner is gone
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

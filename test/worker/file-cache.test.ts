@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
@@ -107,6 +108,24 @@ describe('FileCache', () => {
       const c = await putBytes(store, 'toolchain c');
       await second.link(store, c, false, path.join(root, 'r1-c'));
       assert.equal((await fsp.readdir(path.join(dir, 'files'))).length, 3);
+    });
+
+    it('refuses a cache directory another live worker holds, and takes over one whose owner is gone', async () => {
+      const dir = path.join(root, 'r3');
+      await fsp.mkdir(dir, { recursive: true });
+      const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+      try {
+        await fsp.writeFile(path.join(dir, 'lock'), `boot-1 ${other.pid}`);
+        await assert.rejects(open(dir, 'boot-1'), new RegExp(`in use by process ${other.pid}; give each worker its own --cache-dir`));
+        assert.ok(await open(dir, 'boot-2'), 'a lock from an earlier boot is stale');
+        await fsp.writeFile(path.join(dir, 'lock'), 'boot-1 999999999');
+        const cache = await open(dir, 'boot-1');
+        assert.equal(await fsp.readFile(path.join(dir, 'lock'), 'utf8'), `boot-1 ${process.pid}`, 'a dead owner\'s lock is taken over');
+        await cache.close();
+        await assert.rejects(fsp.stat(path.join(dir, 'lock')), { code: 'ENOENT' }, 'close releases the lock');
+      } finally {
+        other.kill();
+      }
     });
 
     it('starts empty after a reboot unless the last run closed cleanly (synced), and drops files of the wrong size', async () => {
