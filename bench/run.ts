@@ -3,11 +3,13 @@ import { fusionBench } from './fusion.bench';
 import { rustBench } from './rust.bench';
 import { s3Bench } from './s3.bench';
 import { codecBench } from './codec.bench';
+import { criticalPathBench } from './critical-path.bench';
 
 /** `npm run bench`: every benchmark in one run on this machine, so ratios compare like with like. */
 async function main(): Promise<void> {
   console.log(`node ${process.version}, ${require('node:os').cpus().length} cores`);
   await codecBench();
+  await criticalPathBench();
   await cacheBench();
   await s3Bench();
   await rustBench();

@@ -16,24 +16,28 @@ interface Crate {
  */
 export class CriticalPath {
   private readonly crates = new Map<string, Crate>();
-  private memo = new Map<string, number>();
+  /** Remembered remainingMs results, kept until something on a path through them changes. */
+  private readonly memo = new Map<string, number>();
 
   constructor(private readonly maxCrates = 20_000) {}
 
   /** An action of `crate` compiles against `deps` (replaces what was known). */
   observe(crate: string, deps: CrateDep[]): void {
     const c = this.crate(crate);
-    for (const d of c.deps) this.crates.get(d.crate)?.dependents.delete(crate);
+    if (sameDeps(c.deps, deps)) return; // the usual case: the same graph as last build
+    const old = c.deps;
+    for (const d of old) this.crates.get(d.crate)?.dependents.delete(crate);
     c.deps = deps;
     for (const d of deps) if (d.crate !== crate) this.crate(d.crate).dependents.set(crate, d.needs);
-    this.memo.clear();
+    this.invalidate([crate, ...old.map((d) => d.crate), ...deps.map((d) => d.crate)]);
   }
 
   measured(crate: string, m: { rmetaMs?: number; fullMs?: number }): void {
     const c = this.crate(crate);
+    const before = [c.rmetaMs, c.fullMs];
     if (m.rmetaMs !== undefined) c.rmetaMs = m.rmetaMs;
     if (m.fullMs !== undefined) c.fullMs = m.fullMs;
-    this.memo.clear();
+    if (before[0] !== c.rmetaMs || before[1] !== c.fullMs) this.invalidate([crate]);
   }
 
   /**
@@ -62,14 +66,36 @@ export class CriticalPath {
     return best;
   }
 
+  /**
+   * Forgets the remembered paths that can run through `start`: theirs and, transitively, those of the crates they
+   * depend on. A crate with nothing remembered had no remembered path run through it, so the walk stops there
+   * (except at `start`, whose edges may just have changed).
+   */
+  private invalidate(start: string[]): void {
+    const forced = new Set(start);
+    const stack = [...start];
+    while (stack.length > 0) {
+      const id = stack.pop()!;
+      if (!this.memo.delete(id) && !forced.delete(id)) continue;
+      for (const d of this.crates.get(id)?.deps ?? []) stack.push(d.crate);
+    }
+  }
+
   private crate(id: string): Crate {
     let c = this.crates.get(id);
     if (!c) {
       c = { deps: [], dependents: new Map() };
       this.crates.set(id, c);
       // Bounded: forget the oldest crate (its edges become unknown, which only weakens the ordering).
-      if (this.crates.size > this.maxCrates) this.crates.delete(this.crates.keys().next().value as string);
+      if (this.crates.size > this.maxCrates) {
+        this.crates.delete(this.crates.keys().next().value as string);
+        this.memo.clear();
+      }
     }
     return c;
   }
+}
+
+function sameDeps(a: CrateDep[], b: CrateDep[]): boolean {
+  return a.length === b.length && a.every((d, i) => d.crate === b[i].crate && d.needs === b[i].needs);
 }

@@ -51,6 +51,22 @@ describe('CriticalPath', () => {
     assert.ok(Number.isFinite(cp.remainingMs('x')));
   });
 
+  it('updates remembered paths when a measurement or an edge deep in the graph changes', () => {
+    const cp = new CriticalPath();
+    cp.observe('b', [{ crate: 'a', needs: 'rmeta' }]);
+    cp.observe('c', [{ crate: 'b', needs: 'rmeta' }]);
+    for (const x of ['a', 'b', 'c']) cp.measured(x, { rmetaMs: 100, fullMs: 200 });
+    assert.equal(cp.remainingMs('a'), 400);
+    cp.measured('c', { fullMs: 900 });
+    assert.equal(cp.remainingMs('a'), 1100, 'a longer leaf lengthens every path to it');
+    cp.observe('d', [{ crate: 'a', needs: 'rlib' }]); // a new dependent of an already-ranked crate
+    cp.measured('d', { fullMs: 5000 });
+    assert.equal(cp.remainingMs('a'), 5200);
+    cp.observe('d', [{ crate: 'b', needs: 'rlib' }]); // moves to b
+    assert.equal(cp.remainingMs('b'), 5200);
+    assert.equal(cp.remainingMs('a'), 5300);
+  });
+
   it('keeps at most maxCrates crates', () => {
     const cp = new CriticalPath(3);
     for (const c of ['a', 'b', 'c', 'd', 'e']) cp.observe(c, []);
