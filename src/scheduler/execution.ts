@@ -27,6 +27,8 @@ export interface ExecutionRequest {
   carrier?: boolean;
   /** Report the .rmeta at this path (relative to the working directory) as soon as it exists. */
   watchRmeta?: string;
+  /** The input tree's encoded Directory messages, read when the inputs were checked (sent on to the worker). */
+  inputDirectories?: Buffer[];
 }
 
 export interface RustActionInfo {

@@ -244,6 +244,7 @@ export class Scheduler {
           timeout: toDuration(r.timeoutMs),
           queuedTimestamp: toTimestamp(e.queuedAt.getTime()),
           watchRmeta: r.watchRmeta ?? '',
+          inputDirectories: r.inputDirectories ?? [],
         },
       }),
     );

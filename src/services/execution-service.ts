@@ -12,7 +12,7 @@ import { Scheduler } from '../scheduler/scheduler';
 import { inlineOutputs } from './inline-outputs';
 import { Instance, Instances } from './instance';
 import { missingBlobsError } from '../grpc/missing-blobs-error';
-import { findMissingInputs } from './missing-inputs';
+import { checkInputs } from './check-inputs';
 import { requestMetadata } from './request-metadata';
 import { durationMs } from '../util/proto-time';
 import { classifyCommand, RustcCommand } from '../rust/rustc-command';
@@ -29,6 +29,9 @@ export interface ExecutionServiceOptions {
 }
 
 type OpStream = ServerWritableStream<unknown, LongrunningPb.Operation>;
+
+/** Input Directories up to this size travel with the assignment to the worker. */
+const MAX_SHIPPED_DIRECTORY_BYTES = 4 * 1024 * 1024;
 
 export function executionService(instances: Instances, scheduler: Scheduler, options: ExecutionServiceOptions, logger: Logger): UntypedServiceImplementation {
   // Sends the current state, then every stage change (or the same state again as a keepalive), until done.
@@ -62,7 +65,7 @@ export function executionService(instances: Instances, scheduler: Scheduler, opt
         }
       }
       const command = await loadProto(inst, commandDigest, re.Command, 'Command');
-      const missing = await findMissingInputs(inst.cas, inputRoot);
+      const { missing, directories } = await checkInputs(inst.cas, inputRoot);
       if (missing.length > 0) {
         log.info({ missing: missing.length }, 'inputs missing');
         const response = re.ExecuteResponse.create({ status: toRpcStatus(missingBlobsError(missing, 'input blob')) });
@@ -84,6 +87,8 @@ export function executionService(instances: Instances, scheduler: Scheduler, opt
         invocationId: meta?.toolInvocationId ?? '',
         timeoutMs,
         mnemonic: meta?.actionMnemonic || undefined,
+        // Saves the worker a round trip per tree level; a huge tree is left for the worker to fetch.
+        inputDirectories: directories.reduce((n, b) => n + b.length, 0) <= MAX_SHIPPED_DIRECTORY_BYTES ? directories : undefined,
       });
       await stream(call, execution, req, inst);
     }),

@@ -99,7 +99,7 @@ export class ActionExecutor implements Executor {
       await fsp.rm(root, { recursive: true, force: true });
 
       meta.inputFetchStartTimestamp = ts();
-      const tree = await this.o.inputRoot.materialize(store, inputRoot, root, signal);
+      const tree = await this.o.inputRoot.materialize(store, inputRoot, root, signal, a.inputDirectories);
       meta.inputFetchCompletedTimestamp = ts();
       log.debug({ files: tree.files.length, dirs: tree.dirs.length }, 'input root ready');
       await fsp.mkdir(cwd, { recursive: true });

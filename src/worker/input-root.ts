@@ -19,10 +19,11 @@ export class InputRoot {
 
   /**
    * Fills `dir` (created here; must not exist yet) with the tree of `root`. The whole tree is validated and
-   * checked for missing blobs first, so a refused tree writes nothing at all.
+   * checked for missing blobs first, so a refused tree writes nothing at all. `knownDirectories` (encoded Directory
+   * messages the scheduler already read) are used instead of fetching them.
    */
-  async materialize(store: BlobStore, root: Digest, dir: string, signal?: AbortSignal): Promise<InputTree> {
-    const tree = await fetchInputTree(store, root, this.options.directoryCache);
+  async materialize(store: BlobStore, root: Digest, dir: string, signal?: AbortSignal, knownDirectories: Uint8Array[] = []): Promise<InputTree> {
+    const tree = await fetchInputTree(store, root, this.options.directoryCache, knownDirectories);
     signal?.throwIfAborted();
     await fsp.mkdir(dir);
     // Parents precede children in tree.dirs, and only validated single components are joined.

@@ -32,12 +32,18 @@ const MAX_DIRECTORY_BYTES = 16 * 1024 * 1024;
  * Walks the whole tree level by level before anything is written, so unsafe trees are refused up front and
  * every missing blob (directories and files) is reported in one FAILED_PRECONDITION.
  */
-export async function fetchInputTree(store: BlobStore, root: Digest, cache?: DirectoryCache): Promise<InputTree> {
+export async function fetchInputTree(store: BlobStore, root: Digest, cache?: DirectoryCache, knownDirectories: Uint8Array[] = []): Promise<InputTree> {
   const tree: InputTree = { dirs: [], files: [], symlinks: [] };
   const missing = new Map<string, Digest>();
+  // Keyed by their own digest: a blob that is not part of this tree is simply never looked up.
+  const known = new Map(knownDirectories.map((b) => [Digest.compute(b, root.fn).key, b]));
   let level: { path: string; digest: Digest }[] = [{ path: '', digest: root }];
   while (level.length > 0) {
-    const unique = [...new Map(level.filter((l) => !cache?.has(l.digest.key)).map((l) => [l.digest.key, l.digest])).values()];
+    for (const l of level) {
+      const b = known.get(l.digest.key);
+      if (b && !cache?.has(l.digest.key)) cache?.set(l.digest.key, decodeDirectory(b, l.digest));
+    }
+    const unique = [...new Map(level.filter((l) => !cache?.has(l.digest.key) && !known.has(l.digest.key)).map((l) => [l.digest.key, l.digest])).values()];
     const absent = new Set((await store.findMissing(unique)).map((d) => d.key));
     for (const d of unique) if (absent.has(d.key)) missing.set(d.key, d);
     const present = unique.filter((d) => !absent.has(d.key));
@@ -45,7 +51,8 @@ export async function fetchInputTree(store: BlobStore, root: Digest, cache?: Dir
     await mapLimit(present, 32, async (d) => decoded.set(d.key, await readDirectory(store, d)));
     const next: typeof level = [];
     for (const { path, digest } of level) {
-      const dir = cache?.get(digest.key) ?? decoded.get(digest.key);
+      const k = known.get(digest.key);
+      const dir = cache?.get(digest.key) ?? decoded.get(digest.key) ?? (k && decodeDirectory(k, digest));
       if (!dir) continue; // missing: reported below
       if (decoded.has(digest.key)) cache?.set(digest.key, dir);
       addEntries(tree, next, path, dir, digest);
@@ -61,9 +68,17 @@ export async function fetchInputTree(store: BlobStore, root: Digest, cache?: Dir
 
 async function readDirectory(store: BlobStore, digest: Digest): Promise<REv2.Directory> {
   try {
-    return re.Directory.decode(await readBlob(store, digest, MAX_DIRECTORY_BYTES));
+    return decodeDirectory(await readBlob(store, digest, MAX_DIRECTORY_BYTES), digest);
   } catch (err) {
     throw wrap(err, `reading input Directory ${digest}`);
+  }
+}
+
+function decodeDirectory(bytes: Uint8Array, digest: Digest): REv2.Directory {
+  try {
+    return re.Directory.decode(bytes);
+  } catch (err) {
+    throw invalidArgument(`input Directory ${digest} is not a valid Directory message: ${(err as Error).message}`);
   }
 }
 

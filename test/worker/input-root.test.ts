@@ -5,10 +5,10 @@ import * as path from 'node:path';
 import { MemoryBlobStore } from '../../src/blobstore/memory/memory-blob-store';
 import { Code, StatusError } from '../../src/grpc/status-error';
 import { silentLogger } from '../../src/logging/logger';
-import { rpc, REv2 } from '../../src/proto';
+import { encode, re, rpc, REv2 } from '../../src/proto';
 import { FileCache } from '../../src/worker/file-cache';
 import { InputRoot } from '../../src/worker/input-root';
-import { digestOf, dirNode, file, listTree, putBytes, putDirectory, tempDir } from './worker-fixture';
+import { CountingStore, digestOf, dirNode, file, listTree, putBytes, putDirectory, tempDir } from './worker-fixture';
 
 describe('InputRoot', () => {
   let base: string;
@@ -95,5 +95,26 @@ describe('InputRoot', () => {
       return true;
     });
     await assert.rejects(fsp.stat(dir), { code: 'ENOENT' });
+  });
+
+  it('uses the Directory messages the scheduler sent instead of fetching them, and fetches what they lack', async () => {
+    const counting = new CountingStore();
+    const src = await putBytes(counting, 'pub fn f() {}\n');
+    const leafBytes = encode(re.Directory, re.Directory.create({ files: [file('lib.rs', src)] }));
+    const leaf = await putBytes(counting, leafBytes);
+    const midBytes = encode(re.Directory, re.Directory.create({ directories: [dirNode('src', leaf)] }));
+    const mid = await putBytes(counting, midBytes);
+    const rootBytes = encode(re.Directory, re.Directory.create({ directories: [dirNode('crate', mid)] }));
+    const root = await putBytes(counting, rootBytes);
+    const fresh = new InputRoot({ fileCache: await FileCache.open({ dir: path.join(base, 'cache-known'), maxBytes: 1e7, logger: silentLogger() }) });
+
+    await fresh.materialize(counting, root, path.join(work, `known-${n++}`), undefined, [rootBytes, midBytes, leafBytes, Buffer.from('not a directory of this tree')]);
+    assert.equal(counting.gets, 1, 'only the file was downloaded');
+    // Part of the tree missing from what was sent: the rest is fetched as usual.
+    const before = counting.gets;
+    const dest = path.join(work, `known-${n++}`);
+    await fresh.materialize(counting, root, dest, undefined, [rootBytes]);
+    assert.equal(counting.gets - before, 2, 'the two Directories not sent were read (the file is cached)');
+    assert.equal(await fsp.readFile(path.join(dest, 'crate/src/lib.rs'), 'utf8'), 'pub fn f() {}\n');
   });
 });

@@ -3,9 +3,17 @@ import { readBlob } from '../blobstore/blob-io';
 import { Digest } from '../digest/digest';
 import { re } from '../proto';
 
-/** Walks the input root and returns every directory or file blob that is not in the CAS. */
-export async function findMissingInputs(cas: BlobStore, root: Digest): Promise<Digest[]> {
+export interface InputCheck {
+  /** Every directory or file blob of the tree that is not in the CAS. */
+  missing: Digest[];
+  /** The encoded Directory messages read on the way (for the worker, so it need not fetch them again). */
+  directories: Buffer[];
+}
+
+/** Walks the input root and finds every blob of it that is not in the CAS. */
+export async function checkInputs(cas: BlobStore, root: Digest): Promise<InputCheck> {
   const missing: Digest[] = [];
+  const directories: Buffer[] = [];
   const files = new Map<string, Digest>();
   const seen = new Set<string>();
   let level: Digest[] = [root];
@@ -17,7 +25,9 @@ export async function findMissingInputs(cas: BlobStore, root: Digest): Promise<D
         missing.push(d);
         continue;
       }
-      const dir = re.Directory.decode(await readBlob(cas, d));
+      const bytes = await readBlob(cas, d);
+      directories.push(bytes);
+      const dir = re.Directory.decode(bytes);
       for (const f of dir.files) {
         const fd = Digest.fromProto(f.digest, root.fn, `file ${f.name} in directory ${d}`);
         files.set(fd.key, fd);
@@ -33,5 +43,5 @@ export async function findMissingInputs(cas: BlobStore, root: Digest): Promise<D
     level = next;
   }
   missing.push(...(await cas.findMissing([...files.values()])));
-  return missing;
+  return { missing, directories };
 }
