@@ -86,6 +86,8 @@ export class Execution {
     if (this.done) return;
     this.response = response;
     this.stage = 'COMPLETED';
+    // Completed operations stay visible for minutes; the input tree (up to MiBs) is not needed any more.
+    this.request.inputDirectories = undefined;
     this.notify();
     this.listeners.clear();
   }

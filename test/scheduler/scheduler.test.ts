@@ -123,6 +123,18 @@ describe('Scheduler', () => {
     assert.ok(w.messages.some((m) => m.cancel?.executionId === e.id));
   });
 
+  it('sends the input Directories with the assignment and lets go of them once the action completed', async () => {
+    const s = newScheduler();
+    const dirs = [Buffer.from('encoded Directory')];
+    const e = s.submit(request('with-tree', { inputDirectories: dirs }));
+    const w = new FakeWorker();
+    const id = s.registerWorker({ workerName: 'w', slots: 1 }, w);
+    const sent = w.messages.find((m) => m.assign)!.assign!;
+    assert.deepEqual(sent.inputDirectories!.map((b) => Buffer.from(b).toString()), ['encoded Directory']);
+    await s.finished(id, { executionId: e.id, status: { code: 0 }, result: { exitCode: 0 } });
+    assert.equal(e.request.inputDirectories, undefined);
+  });
+
   it('keeps completed operations visible by name for WaitExecution', async () => {
     const s = newScheduler();
     const w = new FakeWorker();
