@@ -1,7 +1,7 @@
 import { BlobStore } from '../blobstore/blob-store';
 import { readBlob } from '../blobstore/blob-io';
-import { Digest } from '../digest/digest';
-import { re, REv2 } from '../proto';
+import { REv2 } from '../proto';
+import { ParamFile } from './param-file';
 import { declaredOutputs, RustcCommand } from './rustc-command';
 
 /** A crate this rustc action compiles against, and which of its outputs it needs (a pipelined build takes the .rmeta). */
@@ -24,14 +24,11 @@ export function crateOf(rc: RustcCommand, command: REv2.ICommand): string | unde
 
 /**
  * The crates a rustc action links against, from its `--extern [opts:]name=path` flags — on the command line or in its
- * `@param` file (read from the input root). Best effort: ordering hints only, so any problem yields no edges.
+ * `@param` file. Best effort: ordering hints only, so any problem yields no edges.
  */
-export async function crateDeps(cas: BlobStore, command: REv2.ICommand, rc: RustcCommand, root: Digest): Promise<CrateDep[]> {
+export async function crateDeps(cas: BlobStore, command: REv2.ICommand, params: ParamFile | undefined): Promise<CrateDep[]> {
   const args = [...(command.arguments ?? [])];
-  if (rc.paramFile) {
-    const params = await readInputFile(cas, root, joinPath(command.workingDirectory ?? '', rc.paramFile));
-    if (params) args.push(...params.toString('utf8').split('\n'));
-  }
+  if (params) args.push(...(await readBlob(cas, params.digest, 16 * 1024 * 1024)).toString('utf8').split('\n'));
   return externs(args);
 }
 
@@ -47,25 +44,4 @@ export function externs(args: string[]): CrateDep[] {
     else deps.push({ crate: p, needs: 'rlib' }); // A proc-macro .so: loaded whole.
   }
   return deps;
-}
-
-/** The content of the regular file at `p` (slash-separated, relative to the input root), if there is one. */
-export async function readInputFile(cas: BlobStore, root: Digest, p: string): Promise<Buffer | undefined> {
-  let dir = root;
-  const parts = p.split('/');
-  for (let i = 0; i < parts.length; i++) {
-    const d = re.Directory.decode(await readBlob(cas, dir));
-    if (i === parts.length - 1) {
-      const f = d.files.find((x) => x.name === parts[i]);
-      return f ? readBlob(cas, Digest.fromProto(f.digest, root.fn), 16 * 1024 * 1024) : undefined;
-    }
-    const sub = d.directories.find((x) => x.name === parts[i]);
-    if (!sub) return undefined;
-    dir = Digest.fromProto(sub.digest, root.fn);
-  }
-  return undefined;
-}
-
-export function joinPath(cwd: string, p: string): string {
-  return [...cwd.split('/'), ...p.split('/')].filter((s) => s !== '' && s !== '.').join('/');
 }

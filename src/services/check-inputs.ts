@@ -6,14 +6,14 @@ import { re } from '../proto';
 export interface InputCheck {
   /** Every directory or file blob of the tree that is not in the CAS. */
   missing: Digest[];
-  /** The encoded Directory messages read on the way (for the worker, so it need not fetch them again). */
-  directories: Buffer[];
+  /** The encoded Directory messages read on the way, by digest key (for later reads of the tree, and the worker). */
+  directories: Map<string, Buffer>;
 }
 
 /** Walks the input root and finds every blob of it that is not in the CAS. */
 export async function checkInputs(cas: BlobStore, root: Digest): Promise<InputCheck> {
   const missing: Digest[] = [];
-  const directories: Buffer[] = [];
+  const directories = new Map<string, Buffer>();
   const files = new Map<string, Digest>();
   const seen = new Set<string>();
   let level: Digest[] = [root];
@@ -26,7 +26,7 @@ export async function checkInputs(cas: BlobStore, root: Digest): Promise<InputCh
         continue;
       }
       const bytes = await readBlob(cas, d);
-      directories.push(bytes);
+      directories.set(d.key, bytes);
       const dir = re.Directory.decode(bytes);
       for (const f of dir.files) {
         const fd = Digest.fromProto(f.digest, root.fn, `file ${f.name} in directory ${d}`);

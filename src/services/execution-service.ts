@@ -18,6 +18,7 @@ import { durationMs } from '../util/proto-time';
 import { classifyCommand, RustcCommand } from '../rust/rustc-command';
 import { pairKey } from '../rust/pair-key';
 import { crateDeps, crateOf } from '../rust/crate-deps';
+import { locateParamFile } from '../rust/param-file';
 import { RustActionInfo } from '../scheduler/execution';
 
 export interface ExecutionServiceOptions {
@@ -73,7 +74,7 @@ export function executionService(instances: Instances, scheduler: Scheduler, opt
         return;
       }
       const rc = classifyCommand(command);
-      const rust = rc.kind === 'other' ? undefined : await rustActionInfo(inst, action, command, rc, inputRoot);
+      const rust = rc.kind === 'other' ? undefined : await rustActionInfo(inst, action, command, rc, inputRoot, directories);
       if (rust) log.debug({ rust: rust.kind, crate: rust.crateName, paired: !!rust.pairKey }, 'rustc action');
       const execution = scheduler.submit({
         rust,
@@ -88,7 +89,7 @@ export function executionService(instances: Instances, scheduler: Scheduler, opt
         timeoutMs,
         mnemonic: meta?.actionMnemonic || undefined,
         // Saves the worker a round trip per tree level; a huge tree is left for the worker to fetch.
-        inputDirectories: directories.reduce((n, b) => n + b.length, 0) <= MAX_SHIPPED_DIRECTORY_BYTES ? directories : undefined,
+        inputDirectories: shippable([...directories.values()]),
       });
       await stream(call, execution, req, inst);
     }),
@@ -134,10 +135,20 @@ async function loadProto<T>(inst: Instance, digest: Digest, type: { decode(b: Ui
   }
 }
 
-/** What the scheduler needs to know of a rustc action: its class, pair key and place in the crate graph (best effort). */
-async function rustActionInfo(inst: Instance, action: REv2.Action, command: REv2.Command, rc: RustcCommand, root: Digest): Promise<RustActionInfo> {
-  const [key, deps] = await Promise.all([pairKey(inst.cas, action, command, rc, root).catch(() => undefined), crateDeps(inst.cas, command, rc, root).catch(() => undefined)]);
-  return { kind: rc.kind, crateName: rc.crateName, rmetaPath: rc.rmetaPath, rlibPath: rc.rlibPath, pairKey: key, crate: crateOf(rc, command), deps };
+/**
+ * What the scheduler needs to know of a rustc action: its class, pair key and place in the crate graph (best effort).
+ * The param file is found through the Directories the input check just read.
+ */
+async function rustActionInfo(inst: Instance, action: REv2.Action, command: REv2.Command, rc: RustcCommand, root: Digest, read: Map<string, Buffer>): Promise<RustActionInfo> {
+  const readDirectory = async (d: Digest) => read.get(d.key) ?? readBlob(inst.cas, d);
+  const params = await locateParamFile(readDirectory, command.workingDirectory ?? '', rc, root).catch(() => undefined);
+  const deps = await crateDeps(inst.cas, command, params).catch(() => undefined);
+  return { kind: rc.kind, crateName: rc.crateName, rmetaPath: rc.rmetaPath, rlibPath: rc.rlibPath, pairKey: pairKey(action, command, rc, params), crate: crateOf(rc, command), deps };
+}
+
+/** Input Directories travel with the assignment unless together they exceed MAX_SHIPPED_DIRECTORY_BYTES. */
+function shippable(directories: Buffer[]): Buffer[] | undefined {
+  return directories.reduce((n, b) => n + b.length, 0) <= MAX_SHIPPED_DIRECTORY_BYTES ? directories : undefined;
 }
 
 function resolveTimeout(action: REv2.Action, o: ExecutionServiceOptions): number {

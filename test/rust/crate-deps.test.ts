@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { putBlob } from '../../src/blobstore/blob-io';
+import { putBlob, readBlob } from '../../src/blobstore/blob-io';
 import { MemoryBlobStore } from '../../src/blobstore/memory/memory-blob-store';
 import { Digest } from '../../src/digest/digest';
 import { SHA256 } from '../../src/digest/digest-function';
 import { re } from '../../src/proto';
-import { crateDeps, crateOf, externs, readInputFile } from '../../src/rust/crate-deps';
+import { crateDeps, crateOf, externs } from '../../src/rust/crate-deps';
+import { locateParamFile } from '../../src/rust/param-file';
 import { classifyCommand } from '../../src/rust/rustc-command';
 import { blobOf, directoryBlob } from '../helpers/blobs';
 
@@ -36,12 +37,18 @@ describe('crateDeps', () => {
     });
     const rc = classifyCommand(command);
     const rootDigest = Digest.fromProto(root.digest, SHA256);
+    const readDirectory = (d: Digest) => readBlob(cas, d);
+    const found = await locateParamFile(readDirectory, '', rc, rootDigest);
+    assert.equal(found?.digest.hash, params.hash);
+    const emptyOut = directoryBlob({});
+    const rootWithout = directoryBlob({ directories: [{ name: 'bazel-out', digest: emptyOut.digest }] });
+    assert.equal(found?.rootWithout.hash, rootWithout.hash, 'the root as it would be without the param file');
     assert.equal(crateOf(rc, command), 'bazel-out/libtextreport-5');
-    assert.deepEqual(await crateDeps(cas, command, rc, rootDigest), [
+    assert.deepEqual(await crateDeps(cas, command, found), [
       { crate: 'bazel-out/bin/lib/libwordfreq-9', needs: 'rmeta' },
       { crate: 'bazel-out/bin/ext/libitoa-2', needs: 'rmeta' },
     ]);
-    assert.equal(await readInputFile(cas, rootDigest, 'bazel-out/nope'), undefined);
-    assert.equal(await readInputFile(cas, rootDigest, 'nope/x'), undefined);
+    assert.equal(await locateParamFile(readDirectory, '', { ...rc, paramFile: 'bazel-out/nope' }, rootDigest), undefined);
+    assert.equal(await locateParamFile(readDirectory, '', { ...rc, paramFile: 'nope/x' }, rootDigest), undefined);
   });
 });
