@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { LRUCache } from 'lru-cache';
+import { scanBlobFiles } from '../blobstore/filesystem/scan-blob-files';
 import { Digest } from '../digest/digest';
 import { encode, re, REv2 } from '../proto';
 import { ActionCache } from './action-cache';
@@ -38,15 +39,7 @@ export class FileActionCache implements ActionCache {
       },
     });
     // Oldest first, so the most recently used entries survive a smaller maxBytes.
-    const found: { key: string; size: number; mtimeMs: number }[] = [];
-    for (const shard of await fsp.readdir(root)) {
-      if (shard === 'tmp') continue;
-      const names = await fsp.readdir(path.join(root, shard)).catch(() => [] as string[]);
-      for (const key of names) {
-        const st = await fsp.stat(path.join(root, shard, key)).catch(() => undefined);
-        if (st?.isFile()) found.push({ key, size: st.size, mtimeMs: st.mtimeMs });
-      }
-    }
+    const found = await scanBlobFiles(root, { checkSizes: false });
     found.sort((a, b) => a.mtimeMs - b.mtimeMs);
     for (const f of found) index.set(f.key, { size: f.size, touchedMs: f.mtimeMs });
     return new FileActionCache(root, index);

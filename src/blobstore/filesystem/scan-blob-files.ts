@@ -10,8 +10,11 @@ export interface BlobFile {
 const SHARD = /^[0-9a-f]{2}$/;
 const BLOB = /^([0-9a-f]+)-([0-9]+)$/;
 
-/** Lists committed blobs under a filesystem store root; files whose size disagrees with their name are removed. */
-export async function scanBlobFiles(root: string): Promise<BlobFile[]> {
+/**
+ * Lists the files under a `{root}/{hh}/{hash}-{size}` tree. For blobs (`checkSizes`, the default) a file whose size
+ * disagrees with its name is removed; the action cache names entries by the action's digest, so it does not check.
+ */
+export async function scanBlobFiles(root: string, options: { checkSizes?: boolean } = {}): Promise<BlobFile[]> {
   const out: BlobFile[] = [];
   let shards: string[];
   try {
@@ -26,7 +29,7 @@ export async function scanBlobFiles(root: string): Promise<BlobFile[]> {
       const m = BLOB.exec(name);
       if (!m) continue;
       const st = await fsp.stat(path.join(dir, name));
-      if (st.size !== Number(m[2])) {
+      if (options.checkSizes !== false && st.size !== Number(m[2])) {
         await fsp.unlink(path.join(dir, name)).catch(() => undefined);
         continue;
       }
