@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { childPidsOf, statFields, TICKS_PER_SECOND } from '../src/worker/process-group-cpu';
 
 /** Runs `fn` `iterations` times after `warmup` runs; returns the median in milliseconds. */
 export async function medianMs(fn: () => Promise<unknown> | unknown, iterations = 10, warmup = 2): Promise<number> {
@@ -19,23 +20,21 @@ export function report(name: string, value: number, unit: string, extra = ''): v
 
 /** User+system CPU seconds a live process used so far (its own threads; reaped children excluded). */
 export function processCpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  const f = statFields(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  return (Number(f[11]) + Number(f[12])) / TICKS_PER_SECOND; // utime, stime
 }
 
 /** CPU seconds of this process's exited children (and theirs, when they waited for them), e.g. cargo and its rustcs. */
 export function reapedChildrenCpuSeconds(): number {
-  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
+  const f = statFields(readFileSync('/proc/self/stat', 'utf8'));
+  return (Number(f[13]) + Number(f[14])) / TICKS_PER_SECOND; // cutime, cstime
 }
 
 /** The direct children of a live process. */
 export function childPids(pid: number): number[] {
   try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    return childPidsOf(readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8'));
   } catch {
     return [];
   }
 }
-
-const CLOCK_TICKS = 100; // USER_HZ on Linux

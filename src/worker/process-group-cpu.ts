@@ -1,6 +1,16 @@
 import { promises as fsp } from 'node:fs';
 
-const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+export const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+/** The fields of `/proc/<pid>/stat` after the command name (which is in parentheses and may contain spaces). */
+export function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** The pids listed in `/proc/<pid>/task/<pid>/children`. */
+export function childPidsOf(children: string): number[] {
+  return children.split(' ').filter((c) => c.trim() !== '').map(Number);
+}
 
 /**
  * CPU seconds (user + system) used by a command's process tree, sampled from /proc (the root and its descendants,
@@ -34,11 +44,10 @@ export class ProcessGroupCpu {
     const visit = async (pid: number, depth: number): Promise<void> => {
       try {
         const [stat, children] = await Promise.all([fsp.readFile(`/proc/${pid}/stat`, 'utf8'), fsp.readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '')]);
-        // Fields after the command name, which is in parentheses and may contain spaces.
-        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const f = statFields(stat);
         if (Number(f[2]) !== this.pgid) return; // field 5: pgrp — left the group (or a recycled pid)
         this.lastTicks.set(pid, Number(f[11]) + Number(f[12])); // fields 14, 15: utime, stime
-        if (depth < 16) await Promise.all(children.split(' ').filter(Boolean).map((c) => visit(Number(c), depth + 1)));
+        if (depth < 16) await Promise.all(childPidsOf(children).map((c) => visit(c, depth + 1)));
       } catch {
         // The process has exited.
       }
