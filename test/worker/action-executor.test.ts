@@ -14,51 +14,62 @@ import { FileCache } from '../../src/worker/file-cache';
 import { InputRoot } from '../../src/worker/input-root';
 import { OutputCollector } from '../../src/worker/output-collector';
 import { Runner } from '../../src/worker/runner';
+import { RunAs } from '../../src/worker/run-as';
 import { digestOf, dirNode, file, putBytes, putDirectory, tempDir } from './worker-fixture';
 import { startTestFrontend, TestFrontend } from './frontend-fixture';
+
+/** A real frontend (its CAS) and an executor working under a fresh temp directory. */
+async function executorFixture(runAs?: RunAs): Promise<{ dir: string; fe: TestFrontend; executor: ActionExecutor }> {
+  const dir = tempDir();
+  if (runAs) await fsp.chmod(dir, 0o711); // the user must be able to reach its action directories
+  const fe = await startTestFrontend(path.join(dir, 'data'));
+  await fsp.mkdir(path.join(dir, 'work'));
+  const fileCache = await FileCache.open({ dir: path.join(dir, 'cache'), maxBytes: 1e8, logger: silentLogger() });
+  const executor = new ActionExecutor({
+    workerName: 'test-worker',
+    workDir: path.join(dir, 'work'),
+    casFor: (instance) => fe.store(instance),
+    inputRoot: new InputRoot({ fileCache }),
+    runner: new Runner(),
+    outputs: new OutputCollector(),
+    logger: silentLogger(),
+    runAs,
+  });
+  return { dir, fe, executor };
+}
+
+let assignments = 0;
+
+/** Uploads the Command and Action and returns the assignment a scheduler would send for them. */
+async function assignment(fe: TestFrontend, command: REv2.ICommand, inputRoot: Digest, timeoutSeconds = 0): Promise<WorkerPb.Assignment> {
+  const store = fe.store();
+  const cmd = re.Command.create(command);
+  const commandDigest = await putBytes(store, encode(re.Command, cmd));
+  const action = re.Action.create({ commandDigest: commandDigest.toProto(), inputRootDigest: inputRoot.toProto() });
+  const actionDigest = await putBytes(store, encode(re.Action, action));
+  return worker.Assignment.create({
+    executionId: `exec-${assignments++}`,
+    instanceName: '',
+    digestFunction: re.DigestFunction.Value.SHA256,
+    actionDigest: actionDigest.toProto(),
+    action,
+    command: cmd,
+    timeout: timeoutSeconds ? { seconds: Long.fromNumber(timeoutSeconds) } : null,
+    queuedTimestamp: protobuf.Timestamp.create({ seconds: Long.fromNumber(Math.floor(Date.now() / 1000) - 1) }),
+  });
+}
 
 describe('ActionExecutor end to end against a real frontend CAS', () => {
   let dir: string;
   let fe: TestFrontend;
   let executor: ActionExecutor;
-  let n = 0;
   before(async () => {
-    dir = tempDir();
-    fe = await startTestFrontend(path.join(dir, 'data'));
-    await fsp.mkdir(path.join(dir, 'work'));
-    const fileCache = await FileCache.open({ dir: path.join(dir, 'cache'), maxBytes: 1e8, logger: silentLogger() });
-    executor = new ActionExecutor({
-      workerName: 'test-worker',
-      workDir: path.join(dir, 'work'),
-      casFor: (instance) => fe.store(instance),
-      inputRoot: new InputRoot({ fileCache }),
-      runner: new Runner(),
-      outputs: new OutputCollector(),
-      logger: silentLogger(),
-    });
+    ({ dir, fe, executor } = await executorFixture());
   });
   after(async () => {
     await fe.close();
     await fsp.rm(dir, { recursive: true, force: true });
   });
-
-  async function assignment(command: REv2.ICommand, inputRoot: Digest, timeoutSeconds = 0): Promise<WorkerPb.Assignment> {
-    const store = fe.store();
-    const cmd = re.Command.create(command);
-    const commandDigest = await putBytes(store, encode(re.Command, cmd));
-    const action = re.Action.create({ commandDigest: commandDigest.toProto(), inputRootDigest: inputRoot.toProto() });
-    const actionDigest = await putBytes(store, encode(re.Action, action));
-    return worker.Assignment.create({
-      executionId: `exec-${n++}`,
-      instanceName: '',
-      digestFunction: re.DigestFunction.Value.SHA256,
-      actionDigest: actionDigest.toProto(),
-      action,
-      command: cmd,
-      timeout: timeoutSeconds ? { seconds: Long.fromNumber(timeoutSeconds) } : null,
-      queuedTimestamp: protobuf.Timestamp.create({ seconds: Long.fromNumber(Math.floor(Date.now() / 1000) - 1) }),
-    });
-  }
 
   it('runs a command from its input root and returns an ActionResult whose outputs are readable from the CAS', async () => {
     const store = fe.store();
@@ -67,7 +78,7 @@ describe('ActionExecutor end to end against a real frontend CAS', () => {
     const srcDir = await putDirectory(store, { files: [file('input.txt', input)] });
     const pkg = await putDirectory(store, { files: [file('build.sh', script, true)], directories: [dirNode('src', srcDir)] });
     const root = await putDirectory(store, { directories: [dirNode('pkg', pkg)] });
-    const a = await assignment({ arguments: ['./build.sh'], workingDirectory: 'pkg', outputFiles: ['out/copy.txt'], outputDirectories: ['out/dir'] }, root);
+    const a = await assignment(fe, { arguments: ['./build.sh'], workingDirectory: 'pkg', outputFiles: ['out/copy.txt'], outputDirectories: ['out/dir'] }, root);
     const f = await executor.execute(a, new AbortController().signal);
     assert.equal(f.executionId, a.executionId);
     assert.equal(f.status?.code, Code.OK, f.status?.message ?? '');
@@ -92,7 +103,7 @@ describe('ActionExecutor end to end against a real frontend CAS', () => {
     const m1 = digestOf('never uploaded 1');
     const m2 = digestOf('never uploaded 2');
     const root = await putDirectory(store, { files: [file('a', m1), file('b', m2)] });
-    const f = await executor.execute(await assignment({ arguments: ['/bin/true'] }, root), new AbortController().signal);
+    const f = await executor.execute(await assignment(fe, { arguments: ['/bin/true'] }, root), new AbortController().signal);
     assert.equal(f.status?.code, Code.FAILED_PRECONDITION);
     const failure = rpc.PreconditionFailure.decode(f.status!.details![0].value!);
     assert.deepEqual(failure.violations.map((v) => v.subject).sort(), [`blobs/${m1}`, `blobs/${m2}`].sort());
@@ -101,7 +112,7 @@ describe('ActionExecutor end to end against a real frontend CAS', () => {
 
   it('answers DEADLINE_EXCEEDED with the partial stdout when the timeout kills the command', async () => {
     const root = await putDirectory(fe.store(), {});
-    const a = await assignment({ arguments: ['/bin/sh', '-c', 'echo started; sleep 30'] }, root);
+    const a = await assignment(fe, { arguments: ['/bin/sh', '-c', 'echo started; sleep 30'] }, root);
     a.timeout = protobuf.Duration.create({ nanos: 300_000_000 });
     const f = await executor.execute(a, new AbortController().signal);
     assert.equal(f.status?.code, Code.DEADLINE_EXCEEDED);
@@ -112,13 +123,13 @@ describe('ActionExecutor end to end against a real frontend CAS', () => {
     const root = await putDirectory(fe.store(), {});
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 200);
-    const f = await executor.execute(await assignment({ arguments: ['/bin/sh', '-c', 'sleep 30'] }, root), ac.signal);
+    const f = await executor.execute(await assignment(fe, { arguments: ['/bin/sh', '-c', 'sleep 30'] }, root), ac.signal);
     assert.equal(f.status?.code, Code.CANCELLED);
   });
 
   it('answers INVALID_ARGUMENT for an output path outside the input root, before running anything', async () => {
     const root = await putDirectory(fe.store(), {});
-    const f = await executor.execute(await assignment({ arguments: ['/bin/true'], outputPaths: ['../escape'] }, root), new AbortController().signal);
+    const f = await executor.execute(await assignment(fe, { arguments: ['/bin/true'], outputPaths: ['../escape'] }, root), new AbortController().signal);
     assert.equal(f.status?.code, Code.INVALID_ARGUMENT);
   });
 });
@@ -128,17 +139,8 @@ describe('ActionExecutor with --run-as (an unprivileged user for commands)', { s
   let dir: string;
   let fe: TestFrontend;
   let executor: ActionExecutor;
-  const NOBODY = { uid: 65534, gid: 65534 };
   before(async () => {
-    dir = tempDir();
-    await fsp.chmod(dir, 0o711); // the user must be able to reach its action directories
-    fe = await startTestFrontend(path.join(dir, 'data'));
-    await fsp.mkdir(path.join(dir, 'work'));
-    const fileCache = await FileCache.open({ dir: path.join(dir, 'cache'), maxBytes: 1e8, logger: silentLogger() });
-    executor = new ActionExecutor({
-      workerName: 'w', workDir: path.join(dir, 'work'), casFor: (i) => fe.store(i), inputRoot: new InputRoot({ fileCache }),
-      runner: new Runner(), outputs: new OutputCollector(), logger: silentLogger(), runAs: NOBODY,
-    });
+    ({ dir, fe, executor } = await executorFixture({ uid: 65534, gid: 65534 }));
   });
   after(async () => {
     await fe.close();
@@ -151,10 +153,7 @@ describe('ActionExecutor with --run-as (an unprivileged user for commands)', { s
     const script = await putBytes(store, '#!/bin/sh\nid -u\nmkdir -p out scratch\necho made > out/made.txt\necho tmp > scratch/t\nif echo corrupt >> lib/input.txt; then echo WROTE; fi\n');
     const lib = await putDirectory(store, { files: [file('input.txt', input)] });
     const root = await putDirectory(store, { files: [file('run.sh', script, true)], directories: [dirNode('lib', lib)] });
-    const cmd = re.Command.create({ arguments: ['./run.sh'], outputFiles: ['out/made.txt'] });
-    const commandDigest = await putBytes(store, encode(re.Command, cmd));
-    const action = re.Action.create({ commandDigest: commandDigest.toProto(), inputRootDigest: root.toProto() });
-    const a = worker.Assignment.create({ executionId: 'run-as-1', instanceName: '', digestFunction: re.DigestFunction.Value.SHA256, action, command: cmd, actionDigest: (await putBytes(store, encode(re.Action, action))).toProto() });
+    const a = await assignment(fe, { arguments: ['./run.sh'], outputFiles: ['out/made.txt'] }, root);
     const f = await executor.execute(a, new AbortController().signal);
     assert.equal(f.status?.code, Code.OK, f.status?.message ?? '');
     const r = re.ActionResult.create(f.result!);
