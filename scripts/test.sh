@@ -17,9 +17,7 @@ fi
 # Real Rust crates for the rules_rust example (Debian's librust-*-dev sources).
 scripts/install-rust-crates.sh --no-setup
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
-fi
+scripts/npm-deps.sh
 npm run --silent build
 
 # Test files run in parallel up to the core count; e2e tests take a lock so only one Bazel runs at a time.
