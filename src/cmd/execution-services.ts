@@ -1,21 +1,26 @@
 import type { Logger } from 'pino';
 import { ExecutionConfig } from '../config/server-config';
 import { ExecutionService, WorkerServiceDefinition } from '../grpc/service-definitions';
+import { describeRustAction } from '../scheduler/rust-action-class';
 import { Scheduler } from '../scheduler/scheduler';
+import { SchedulerInsight } from '../scheduler/scheduler-observer';
 import { workerService } from '../scheduler/worker-service';
 import { executionResultSink } from '../services/execution-result-sink';
 import { executionService } from '../services/execution-service';
 import { ExtraServices } from './frontend';
 
-/** Scheduler + Execution + worker protocol, served next to the cache services (all in one process). */
-export function executionServices(config: ExecutionConfig, maxInlineBytes: number, logger: Logger, onScheduler?: (s: Scheduler) => void): ExtraServices {
+/**
+ * Scheduler + Execution + worker protocol, served next to the cache services (all in one process). `onScheduler` gets
+ * the scheduler and the read-only insight (events, snapshots, builds, crate graph) that metrics and the dashboard use.
+ */
+export function executionServices(config: ExecutionConfig, maxInlineBytes: number, logger: Logger, onScheduler?: (s: Scheduler, insight: SchedulerInsight) => void): ExtraServices {
   return (instances) => {
     const scheduler = new Scheduler(
-      { heartbeatIntervalMs: config.heartbeatIntervalMs, maxWorkerLosses: config.maxWorkerLosses, retainCompletedMs: config.retainCompletedMs, timeoutGraceMs: 30_000, rustFusion: config.rustFusion },
+      { heartbeatIntervalMs: config.heartbeatIntervalMs, maxWorkerLosses: config.maxWorkerLosses, retainCompletedMs: config.retainCompletedMs, timeoutGraceMs: 30_000, rustFusion: config.rustFusion, describe: describeRustAction },
       executionResultSink(instances, logger),
       logger.child({ component: 'scheduler' }),
     );
-    onScheduler?.(scheduler);
+    onScheduler?.(scheduler, scheduler);
     return [
       [ExecutionService, executionService(instances, scheduler, { defaultTimeoutMs: config.defaultTimeoutMs, maxTimeoutMs: config.maxTimeoutMs, maxInlineBytes }, logger)],
       [WorkerServiceDefinition, workerService(scheduler, logger.child({ component: 'worker-service' })), { workerOnly: true }],

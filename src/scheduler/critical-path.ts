@@ -1,4 +1,5 @@
 import { CrateDep } from '../rust/crate-deps';
+import { CrateNode } from './scheduler-observer';
 
 interface Crate {
   deps: CrateDep[];
@@ -7,6 +8,8 @@ interface Crate {
   /** Measured: how long until the .rmeta existed, and until rustc finished. */
   rmetaMs?: number;
   fullMs?: number;
+  /** CPU seconds per wall second of its last full run: the cores it kept busy. */
+  parallelism?: number;
 }
 
 /**
@@ -32,8 +35,9 @@ export class CriticalPath {
     this.invalidate([crate, ...old.map((d) => d.crate), ...deps.map((d) => d.crate)]);
   }
 
-  measured(crate: string, m: { rmetaMs?: number; fullMs?: number }): void {
+  measured(crate: string, m: { rmetaMs?: number; fullMs?: number; cpuSeconds?: number }): void {
     const c = this.crate(crate);
+    if (m.fullMs && m.cpuSeconds) c.parallelism = (m.cpuSeconds * 1000) / m.fullMs;
     const before = [c.rmetaMs, c.fullMs];
     if (m.rmetaMs !== undefined) c.rmetaMs = m.rmetaMs;
     if (m.fullMs !== undefined) c.fullMs = m.fullMs;
@@ -50,6 +54,16 @@ export class CriticalPath {
 
   get size(): number {
     return this.crates.size;
+  }
+
+  /** Measured cores a crate's full compile kept busy (undefined until measured). */
+  parallelism(crate: string): number | undefined {
+    return this.crates.get(crate)?.parallelism;
+  }
+
+  /** The learned graph as plain data (for the dashboard). */
+  snapshot(): CrateNode[] {
+    return [...this.crates].map(([id, c]) => ({ id, deps: c.deps.map((d) => ({ crate: d.crate, needs: d.needs })), rmetaMs: c.rmetaMs, fullMs: c.fullMs, parallelism: c.parallelism, remainingMs: this.remainingMs(id) }));
   }
 
   private walk(crate: string, visiting: Set<string>): number {

@@ -54,6 +54,8 @@ export class Execution {
   /** Longest measured path from this action's start to the end of its build (0: unknown); longer starts first. */
   remainingMs = 0;
   workerId?: string;
+  /** When it was last assigned to a worker (epoch ms). */
+  assignedAtMs?: number;
   response?: REv2.ExecuteResponse;
   readonly queuedAt: Date;
   private readonly listeners = new Set<(e: Execution) => void>();

@@ -31,3 +31,11 @@ export function unsatisfied(worker: WorkerPlatform, required: PlatformProperty[]
 export function formatPlatform(props: PlatformProperty[]): string {
   return props.length ? props.map((p) => `${p.name}=${p.value}`).join(', ') : '(empty)';
 }
+
+/** The canonical key of a platform: `name=value` pairs sorted, comma-separated (empty for no properties). */
+export function platformKey(props: PlatformProperty[]): string {
+  return props
+    .map((p) => `${p.name}=${p.value}`)
+    .sort()
+    .join(',');
+}

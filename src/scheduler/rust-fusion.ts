@@ -8,8 +8,8 @@ import { restrictOutputs } from './restrict-outputs';
 export interface FusionHost {
   /** Queues an internal execution for dispatch. */
   enqueue(request: ExecutionRequest): Execution;
-  /** Completes a client execution with a worker's answer (the sink writes the AC by policy). */
-  completeWith(e: Execution, finished: WorkerPb.IExecutionFinished): Promise<void>;
+  /** Completes a client execution with a worker's answer from run `servedBy` (the sink writes the AC by policy). */
+  completeWith(e: Execution, finished: WorkerPb.IExecutionFinished, servedBy: string): Promise<void>;
   /** One run served both actions of a pair. */
   fused(invocationId: string, savedCpuSeconds: number): void;
 }
@@ -96,7 +96,7 @@ export class RustFusion {
   }
 
   private async complete(p: Pair, f: Execution, finished: WorkerPb.IExecutionFinished): Promise<void> {
-    await this.host.completeWith(f, restrictOutputs(finished, f.request.command));
+    await this.host.completeWith(f, restrictOutputs(finished, f.request.command), p.carrier.id);
     if (!p.credited && p.metadata?.done && p.rlib?.done) {
       p.credited = true;
       this.host.fused(f.request.invocationId, p.rmeta?.cpuSeconds ?? 0);

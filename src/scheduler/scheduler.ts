@@ -8,7 +8,11 @@ import { BuildQueue } from './build-queue';
 import { CriticalPath } from './critical-path';
 import { RustFusion } from './rust-fusion';
 import { Execution, ExecutionRequest } from './execution';
-import { formatPlatform, PlatformProperty, unsatisfied, workerPlatform, WorkerPlatform } from './platform';
+import { formatPlatform, PlatformProperty, platformKey, unsatisfied, workerPlatform, WorkerPlatform } from './platform';
+import { ObserverHub } from './observer-hub';
+import { actionTimings } from './action-timings';
+import { ActionDescriber, describeGeneric } from './rust-action-class';
+import { CrateNode, OperationInfo, SchedulerInsight, SchedulerObserver, SchedulerSnapshot, TaskInfo, TaskOutcome, WorkerInfo } from './scheduler-observer';
 
 export interface SchedulerOptions {
   heartbeatIntervalMs: number;
@@ -22,6 +26,8 @@ export interface SchedulerOptions {
   rustFusion?: boolean;
   /** Quiet time after a build's last action before its summary line is logged. */
   buildIdleMs?: number;
+  /** Action class and labels for observers (default: every action is "other"). */
+  describe?: ActionDescriber;
   now?: () => number;
 }
 
@@ -38,12 +44,14 @@ interface RegisteredWorker {
   platform: WorkerPlatform;
   slots: number;
   running: Map<string, Execution>;
+  registeredAtMs: number;
   lastSeenMs: number;
+  platformText: string;
   channel: WorkerChannel;
 }
 
 /** Queue, merging of identical in-flight actions, dispatch to workers, timeouts and worker-loss recovery. */
-export class Scheduler {
+export class Scheduler implements SchedulerInsight {
   private readonly queue = new BuildQueue();
   private readonly inFlight = new Map<string, Execution>();
   private readonly operations = new Map<string, Execution>();
@@ -56,6 +64,8 @@ export class Scheduler {
   private readonly fusion?: RustFusion;
   readonly accounting: BuildAccounting;
   readonly criticalPath = new CriticalPath();
+  private readonly hub: ObserverHub;
+  private readonly describe: ActionDescriber;
 
   constructor(
     private readonly options: SchedulerOptions,
@@ -63,12 +73,14 @@ export class Scheduler {
     private readonly logger: Logger,
   ) {
     this.now = options.now ?? Date.now;
-    this.accounting = new BuildAccounting(logger, options.buildIdleMs ?? 2000, this.now);
+    this.hub = new ObserverHub(logger);
+    this.describe = options.describe ?? describeGeneric;
+    this.accounting = new BuildAccounting(logger, options.buildIdleMs ?? 2000, this.now, (build) => this.hub.active && this.hub.emit({ type: 'build-updated', atMs: this.now(), build }));
     if (options.rustFusion) {
       this.fusion = new RustFusion(
         {
           enqueue: (request) => this.enqueue(new Execution(request, new Date(this.now()), this.sequence++)),
-          completeWith: (e, finished) => this.completeWith(e, finished),
+          completeWith: (e, finished, servedBy) => this.completeWith(e, finished, { servedBy }),
           fused: (invocationId, saved) => this.accounting.fused(invocationId, saved),
         },
         logger.child({ component: 'rust-fusion' }),
@@ -82,11 +94,17 @@ export class Scheduler {
   submit(request: ExecutionRequest): Execution {
     const key = `${request.instanceName}\n${request.actionDigest.key}`;
     const existing = this.inFlight.get(key);
-    if (existing && !existing.done) return existing;
+    if (existing && !existing.done) {
+      if (this.hub.active) this.hub.emit({ type: 'operation-created', atMs: this.now(), operation: operationInfo(existing, request, this.now()), task: this.taskInfo(existing), merged: true });
+      this.accounting.merged(request.invocationId);
+      return existing;
+    }
     const e = new Execution(request, new Date(this.now()), this.sequence++);
     this.operations.set(e.id, e);
+    if (this.hub.active) this.hub.emit({ type: 'operation-created', atMs: this.now(), operation: operationInfo(e, request, this.now()), task: this.taskInfo(e), merged: false });
     const impossible = this.unsatisfiable(request.platform);
     if (impossible) {
+      this.accounting.started(e);
       this.finishWithStatus(e, impossible);
       return e;
     }
@@ -97,10 +115,66 @@ export class Scheduler {
     return this.enqueue(e);
   }
 
+  observe(observer: SchedulerObserver): () => void {
+    return this.hub.observe(observer);
+  }
+
+  /** Execute answered from the action cache: counted for the build and told to observers. */
+  cacheHit(hit: { invocationId: string; instanceName: string; actionDigest: string; mnemonic?: string }): void {
+    this.accounting.cached(hit.invocationId);
+    if (this.hub.active) this.hub.emit({ type: 'cache-hit', atMs: this.now(), ...hit });
+  }
+
+  snapshot(): SchedulerSnapshot {
+    const depth = new Map<string, { platformKey: string; actionClass: string; count: number }>();
+    for (const e of this.queue.items()) {
+      const platform = platformKey(e.request.platform);
+      const actionClass = this.describe(e.request).actionClass;
+      const k = `${platform}\n${actionClass}`;
+      const d = depth.get(k) ?? { platformKey: platform, actionClass, count: 0 };
+      d.count++;
+      depth.set(k, d);
+    }
+    const running = [...this.workers.values()].flatMap((w) =>
+      [...w.running.values()].map((e) => ({ task: this.taskInfo(e), workerId: w.id, workerName: w.name, slots: 1, startedAtMs: e.assignedAtMs ?? this.now(), executing: e.stage === 'EXECUTING' })),
+    );
+    let live = 0;
+    for (const e of this.operations.values()) if (!e.done && !e.request.carrier) live++;
+    return { atMs: this.now(), queued: [...depth.values()], running, workers: [...this.workers.values()].map(workerInfo), liveOperations: live };
+  }
+
+  builds() {
+    return this.accounting.builds();
+  }
+
+  crateGraph(): CrateNode[] {
+    return this.criticalPath.snapshot();
+  }
+
+  private taskInfo(e: Execution): TaskInfo {
+    const r = e.request;
+    const d = this.describe(r);
+    return {
+      id: e.id,
+      instanceName: r.instanceName,
+      actionDigest: r.carrier ? '' : r.actionDigest.toString(),
+      mnemonic: r.mnemonic,
+      actionClass: d.actionClass,
+      labels: d.labels,
+      platformKey: platformKey(r.platform),
+      priority: r.priority,
+      invocationIds: [r.invocationId],
+      operations: r.carrier ? 0 : 1,
+      queuedAtMs: e.queuedAt.getTime(),
+      internal: !!r.carrier,
+    };
+  }
+
   private enqueue(e: Execution): Execution {
     const crate = e.request.rust?.crate;
     e.remainingMs = crate ? this.criticalPath.remainingMs(crate) : 0;
     this.queue.push(e);
+    if (this.hub.active) this.hub.emit({ type: 'task-queued', atMs: this.now(), task: this.taskInfo(e), attempt: 1 });
     const r = e.request;
     this.logger.debug({ execution: e.id, action: r.actionDigest.toString(), mnemonic: r.mnemonic, rust: r.rust?.kind, crate: r.rust?.crateName, carrier: r.carrier, remainingMs: e.remainingMs || undefined, queued: this.queue.length }, 'queued');
     this.dispatch();
@@ -133,8 +207,10 @@ export class Scheduler {
   registerWorker(reg: WorkerPb.IRegister, channel: WorkerChannel): string {
     const id = `w${++this.workerCount}-${reg.workerName ?? ''}`;
     const props = (reg.properties ?? []).map((p) => ({ name: p.name ?? '', value: p.value ?? '' }));
-    this.workers.set(id, { id, name: reg.workerName || id, platform: workerPlatform(props), slots: Math.max(1, reg.slots ?? 1), running: new Map(), lastSeenMs: this.now(), channel });
+    const w: RegisteredWorker = { id, name: reg.workerName || id, platform: workerPlatform(props), platformText: formatPlatform(props), slots: Math.max(1, reg.slots ?? 1), running: new Map(), registeredAtMs: this.now(), lastSeenMs: this.now(), channel };
+    this.workers.set(id, w);
     this.logger.info({ worker: id, slots: reg.slots, platform: formatPlatform(props) }, 'worker registered');
+    if (this.hub.active) this.hub.emit({ type: 'worker-registered', atMs: this.now(), worker: workerInfo(w) });
     channel.send(worker.SchedulerMessage.create({ registered: { workerId: id, heartbeatInterval: toDuration(this.options.heartbeatIntervalMs) } }));
     this.dispatch();
     return id;
@@ -151,6 +227,7 @@ export class Scheduler {
     if (!w || !e) return;
     w.lastSeenMs = this.now();
     e.setStage('EXECUTING');
+    if (this.hub.active) this.hub.emit({ type: 'task-executing', atMs: this.now(), task: this.taskInfo(e), worker: workerInfo(w) });
   }
 
   async finished(workerId: string, msg: WorkerPb.IExecutionFinished): Promise<void> {
@@ -160,12 +237,15 @@ export class Scheduler {
     w.lastSeenMs = this.now();
     w.running.delete(e.id);
     this.clearDeadline(e);
+    this.accounting.executed(e.request.invocationId);
     if (e.request.rust && msg.result) this.rustcRun(e, msg);
+    const ran = { workerName: w.name, cpuSeconds: msg.cpuSeconds ?? undefined, slots: 1 };
     if (this.fusion?.isCarrier(e)) {
       await this.fusion.carrierFinished(e, msg);
       e.complete(re.ExecuteResponse.create({ status: msg.status ?? undefined }));
+      this.completed(e, { result: msg.result ?? undefined, status: msg.status ?? undefined }, ran);
     } else {
-      await this.completeWith(e, msg);
+      await this.completeWith(e, msg, ran);
     }
     this.dispatch();
   }
@@ -175,14 +255,14 @@ export class Scheduler {
     this.accounting.rustcRun(e, msg.cpuSeconds ?? 0);
     const r = e.request.rust!;
     const ms = executionMs(msg.result ?? {});
-    if (r.crate && ms !== undefined && msg.result?.exitCode === 0) this.criticalPath.measured(r.crate, r.kind === 'rustc-metadata' && !e.request.carrier ? { rmetaMs: ms } : { fullMs: ms });
+    if (r.crate && ms !== undefined && msg.result?.exitCode === 0) this.criticalPath.measured(r.crate, r.kind === 'rustc-metadata' && !e.request.carrier ? { rmetaMs: ms } : { fullMs: ms, cpuSeconds: msg.cpuSeconds || undefined });
   }
 
-  private async completeWith(e: Execution, msg: WorkerPb.IExecutionFinished): Promise<void> {
+  private async completeWith(e: Execution, msg: WorkerPb.IExecutionFinished, ran: Ran): Promise<void> {
     try {
-      this.complete(e, await this.sink(e, msg));
+      this.complete(e, await this.sink(e, msg), ran);
     } catch (err) {
-      this.finishWithStatus(e, new StatusError(Code.INTERNAL, `recording the result failed: ${(err as Error).message}`));
+      this.finishWithStatus(e, new StatusError(Code.INTERNAL, `recording the result failed: ${(err as Error).message}`), ran);
     }
   }
 
@@ -192,6 +272,7 @@ export class Scheduler {
     if (!w) return;
     this.workers.delete(workerId);
     this.logger.warn({ worker: workerId, reason, running: w.running.size }, 'worker lost');
+    if (this.hub.active) this.hub.emit({ type: 'worker-lost', atMs: this.now(), worker: workerInfo(w), reason, requeued: [...w.running.values()].filter((e) => e.lostWorkers + 1 < this.options.maxWorkerLosses).length });
     for (const e of w.running.values()) {
       this.clearDeadline(e);
       e.lostWorkers++;
@@ -202,6 +283,7 @@ export class Scheduler {
         this.logger.info({ execution: e.id, attempt: e.lostWorkers + 1 }, 'requeueing after worker loss');
         e.setStage('QUEUED');
         this.queue.push(e);
+        if (this.hub.active) this.hub.emit({ type: 'task-queued', atMs: this.now(), task: this.taskInfo(e), attempt: e.lostWorkers + 1 });
       }
     }
     this.dispatch();
@@ -230,7 +312,9 @@ export class Scheduler {
   private assign(w: RegisteredWorker, e: Execution): void {
     w.running.set(e.id, e);
     e.workerId = w.id;
+    e.assignedAtMs = this.now();
     const r = e.request;
+    if (this.hub.active) this.hub.emit({ type: 'task-started', atMs: this.now(), task: this.taskInfo(e), worker: workerInfo(w), slots: 1, queueWaitMs: e.assignedAtMs - e.queuedAt.getTime() });
     this.logger.debug({ execution: e.id, worker: w.id, action: r.actionDigest.toString(), mnemonic: r.mnemonic }, 'assigned');
     w.channel.send(
       worker.SchedulerMessage.create({
@@ -255,30 +339,49 @@ export class Scheduler {
         this.deadlines.delete(e.id);
         if (w.running.delete(e.id)) {
           w.channel.send(worker.SchedulerMessage.create({ cancel: { executionId: e.id } }));
-          this.finishWithStatus(e, new StatusError(Code.DEADLINE_EXCEEDED, `no result from worker ${w.name} within the ${r.timeoutMs} ms timeout`));
+          this.finishWithStatus(e, new StatusError(Code.DEADLINE_EXCEEDED, `no result from worker ${w.name} within the ${r.timeoutMs} ms timeout`), { workerName: w.name, slots: 1 });
           this.dispatch();
         }
       }, r.timeoutMs + this.options.timeoutGraceMs).unref(),
     );
   }
 
-  private complete(e: Execution, response: REv2.ExecuteResponse): void {
+  private complete(e: Execution, response: REv2.ExecuteResponse, ran?: Ran): void {
     if (e.done) return;
     const key = `${e.request.instanceName}\n${e.request.actionDigest.key}`;
     if (this.inFlight.get(key) === e) this.inFlight.delete(key);
     e.complete(response);
     this.accounting.completed(e);
+    this.completed(e, response, ran);
     setTimeout(() => this.operations.delete(e.id), this.options.retainCompletedMs).unref();
   }
 
-  private finishWithStatus(e: Execution, err: StatusError): void {
+  /** Tells observers a task is done. */
+  private completed(e: Execution, response: REv2.IExecuteResponse, ran?: Ran): void {
+    if (!this.hub.active) return;
+    const outcome: TaskOutcome = {
+      code: response.status?.code ?? 0,
+      message: response.status?.message || undefined,
+      exitCode: response.result ? (response.result.exitCode ?? 0) : undefined,
+      cancelled: false,
+      servedBy: ran?.servedBy,
+      workerName: response.result?.executionMetadata?.worker || ran?.workerName,
+      slots: ran?.slots,
+      timings: actionTimings(response.result, e.assignedAtMs !== undefined ? e.assignedAtMs - e.queuedAt.getTime() : undefined),
+      cpuSeconds: ran?.cpuSeconds,
+    };
+    this.hub.emit({ type: 'task-completed', atMs: this.now(), task: this.taskInfo(e), outcome });
+  }
+
+  private finishWithStatus(e: Execution, err: StatusError, ran?: Ran): void {
     this.queue.remove(e);
     if (this.fusion?.isCarrier(e)) {
       void this.fusion.carrierFinished(e, { executionId: e.id, status: toRpcStatus(err) });
       e.complete(re.ExecuteResponse.create({ status: toRpcStatus(err) }));
+      this.completed(e, { status: toRpcStatus(err) }, ran);
       return;
     }
-    this.complete(e, re.ExecuteResponse.create({ status: toRpcStatus(err) }));
+    this.complete(e, re.ExecuteResponse.create({ status: toRpcStatus(err) }), ran);
   }
 
   private clearDeadline(e: Execution): void {
@@ -312,6 +415,22 @@ export class Scheduler {
     const cutoff = this.now() - 3 * this.options.heartbeatIntervalMs;
     for (const w of [...this.workers.values()]) if (w.lastSeenMs < cutoff) this.workerLost(w.id, 'missed 3 heartbeats');
   }
+}
+
+/** Who ran a task, for observers. */
+interface Ran {
+  workerName?: string;
+  slots?: number;
+  cpuSeconds?: number;
+  servedBy?: string;
+}
+
+function operationInfo(e: Execution, request: ExecutionRequest, atMs: number): OperationInfo {
+  return { name: e.operationName, taskId: e.id, invocationId: request.invocationId, priority: request.priority, createdAtMs: atMs };
+}
+
+function workerInfo(w: RegisteredWorker): WorkerInfo {
+  return { id: w.id, name: w.name, platform: w.platformText, slots: w.slots, busySlots: w.running.size, runningTasks: w.running.size, registeredAtMs: w.registeredAtMs, lastSeenMs: w.lastSeenMs };
 }
 
 function executionMs(r: REv2.IActionResult): number | undefined {

@@ -60,6 +60,7 @@ export function executionService(instances: Instances, scheduler: Scheduler, opt
         const cached = await inst.ac.get(actionDigest);
         if (cached) {
           log.debug('served from the action cache');
+          scheduler.cacheHit({ invocationId: meta?.toolInvocationId ?? '', instanceName: inst.name, actionDigest: actionDigest.toString(), mnemonic: meta?.actionMnemonic || undefined });
           const response = re.ExecuteResponse.create({ result: await inlineOutputs(inst.cas, inst.digestFunction, cached, req, options.maxInlineBytes), cachedResult: true, status: { code: 0 } });
           await writeMessage(call, completedOperation(`operations/cached-${actionDigest.hash}`, actionDigest, inst, response));
           return;

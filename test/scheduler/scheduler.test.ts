@@ -1,41 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { Digest } from '../../src/digest/digest';
-import { SHA256 } from '../../src/digest/digest-function';
 import { Code } from '../../src/grpc/status-error';
 import { silentLogger } from '../../src/logging/logger';
-import { re, REv2, WorkerPb } from '../../src/proto';
-import { ExecutionRequest } from '../../src/scheduler/execution';
+import { re, REv2 } from '../../src/proto';
 import { Scheduler } from '../../src/scheduler/scheduler';
 import { toTimestamp } from '../../src/util/proto-time';
+import { echoSink, FakeWorker, request } from './scheduler-fakes';
 
-function request(name: string, over: Partial<ExecutionRequest> = {}): ExecutionRequest {
-  return {
-    instanceName: '',
-    digestFunction: SHA256,
-    actionDigest: Digest.compute(Buffer.from(name), SHA256),
-    action: re.Action.create({}),
-    command: re.Command.create({ arguments: [name] }),
-    platform: [],
-    priority: 0,
-    invocationId: 'inv',
-    timeoutMs: 60_000,
-    ...over,
-  };
-}
-
-class FakeWorker {
-  readonly messages: WorkerPb.ISchedulerMessage[] = [];
-  send = (m: WorkerPb.ISchedulerMessage) => void this.messages.push(m);
-  get assigned(): string[] {
-    return this.messages.filter((m) => m.assign).map((m) => (m.assign!.command!.arguments ?? [])[0]);
-  }
-  executionId(name: string): string {
-    return this.messages.find((m) => m.assign?.command?.arguments?.[0] === name)!.assign!.executionId!;
-  }
-}
-
-const sink = async (_e: unknown, f: WorkerPb.IExecutionFinished) => re.ExecuteResponse.create({ status: f.status ?? { code: 0 }, result: f.result ?? undefined });
+const sink = echoSink;
 const schedulers: Scheduler[] = [];
 function newScheduler(): Scheduler {
   const s = new Scheduler({ heartbeatIntervalMs: 60_000, maxWorkerLosses: 3, retainCompletedMs: 60_000, timeoutGraceMs: 10 }, sink, silentLogger());

@@ -1,0 +1,15 @@
+import { REv2 } from '../proto';
+import { spanMs } from '../util/proto-time';
+import { ActionTimings } from './scheduler-observer';
+
+/** Where one run's time went: the scheduler's queue wait, then the spans of the worker's ExecutedActionMetadata. */
+export function actionTimings(result: REv2.IActionResult | null | undefined, queueWaitMs: number | undefined): ActionTimings {
+  const md = result?.executionMetadata;
+  return {
+    queueWaitMs,
+    inputFetchMs: spanMs(md?.inputFetchStartTimestamp, md?.inputFetchCompletedTimestamp),
+    executionMs: spanMs(md?.executionStartTimestamp, md?.executionCompletedTimestamp),
+    outputUploadMs: spanMs(md?.outputUploadStartTimestamp, md?.outputUploadCompletedTimestamp),
+    workerTotalMs: spanMs(md?.workerStartTimestamp, md?.workerCompletedTimestamp),
+  };
+}
