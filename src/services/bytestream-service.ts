@@ -102,7 +102,9 @@ export function byteStreamService(instances: Instances, sessions: UploadSessions
           }
         }
         if (!session) throw invalidArgument('Write stream ended without any request');
-        throw invalidArgument(`Write stream for ${digest} ended at ${session.writer.committedSize} bytes without finish_write; resume with write_offset ${session.writer.committedSize}`);
+        // Half-close without finish_write (REAPI): answer how much was kept; the upload stays resumable from there.
+        logger.debug({ digest: digest?.toString(), committed: session.writer.committedSize }, 'Write half-closed before finish_write');
+        return bytestream.WriteResponse.create({ committedSize: Long.fromNumber(session.writer.committedSize) });
       } finally {
         if (key && session) sessions.release(key, session);
       }

@@ -153,12 +153,20 @@ describe('ByteStream', () => {
       await expectStatus(bs().queryWriteStatus({ resourceName: writeName(blob) }), Code.NOT_FOUND, 'no upload in progress');
     });
 
-    it('fails a stream that ends without finish_write, and the upload can be resumed afterwards', async () => {
-      const blob = randomBlob(4000);
+    it('answers a half-close at 2 MiB without finish_write with committed_size, then resumes and completes', async () => {
+      const blob = randomBlob(3 * 1024 * 1024 + 5);
       const name = writeName(blob);
-      await expectStatus(bs().write([{ resourceName: name, writeOffset: off(0), data: blob.data.subarray(0, 1000) }]), Code.INVALID_ARGUMENT, 'finish_write', 'write_offset 1000');
-      assert.equal(num((await bs().queryWriteStatus({ resourceName: name })).committedSize), 1000);
-      await bs().write([{ resourceName: name, writeOffset: off(1000), data: blob.data.subarray(1000), finishWrite: true }]);
+      const twoMiB = 2 * 1024 * 1024;
+      const halfClosed = await bs().write([
+        { resourceName: name, writeOffset: off(0), data: blob.data.subarray(0, 1024 * 1024) },
+        { writeOffset: off(1024 * 1024), data: blob.data.subarray(1024 * 1024, twoMiB) },
+      ]);
+      assert.equal(num(halfClosed.committedSize), twoMiB);
+      const status = await bs().queryWriteStatus({ resourceName: name });
+      assert.deepEqual([num(status.committedSize), status.complete], [twoMiB, false]);
+      assert.ok(await isMissing(blob), 'nothing is visible before finish_write');
+      const res = await bs().write([{ resourceName: name, writeOffset: off(twoMiB), data: blob.data.subarray(twoMiB), finishWrite: true }]);
+      assert.equal(num(res.committedSize), blob.size);
       assert.ok((await bs().read(readName(blob))).equals(blob.data));
     });
 
@@ -197,7 +205,7 @@ describe('ByteStream', () => {
     it('forgets an interrupted upload after the idle timeout, so it must restart at 0', async () => {
       const blob = randomBlob(10_000);
       const name = writeName(blob);
-      await expectStatus(quick.clients.byteStream.write([{ resourceName: name, writeOffset: off(0), data: blob.data.subarray(0, 4000) }]), Code.INVALID_ARGUMENT, 'finish_write');
+      assert.equal(num((await quick.clients.byteStream.write([{ resourceName: name, writeOffset: off(0), data: blob.data.subarray(0, 4000) }])).committedSize), 4000);
       assert.equal(num((await quick.clients.byteStream.queryWriteStatus({ resourceName: name })).committedSize), 4000);
       await sleep(400);
       await expectStatus(quick.clients.byteStream.queryWriteStatus({ resourceName: name }), Code.NOT_FOUND, 'no upload in progress');
