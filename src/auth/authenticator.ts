@@ -16,15 +16,26 @@ export class Authenticator {
     return this.tokens !== undefined;
   }
 
-  /** UNAUTHENTICATED for a missing or unknown token; PERMISSION_DENIED when a worker-only service is called by a client. */
+  /**
+   * A gRPC call's caller. UNAUTHENTICATED for a missing or unknown token; PERMISSION_DENIED when a worker-only service
+   * is called by a client, or for a metrics token (it may read /metrics and nothing else).
+   */
   authenticate(metadata: Metadata, workerOnly = false): Principal | undefined {
     if (!this.tokens) return undefined;
     const header = metadata.get('authorization')[0];
-    const m = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    if (!m) throw new StatusError(Code.UNAUTHENTICATED, 'missing "authorization: Bearer <token>" header (Bazel: --remote_header=authorization=Bearer <token>)');
+    const principal = this.bearer(typeof header === 'string' ? header : undefined, '(Bazel: --remote_header=authorization=Bearer <token>)');
+    if (principal.kind === 'metrics') throw new StatusError(Code.PERMISSION_DENIED, `"${principal.name}" is a metrics token; it is valid only for the HTTP side port's /metrics`);
+    if (workerOnly && principal.kind !== 'worker') throw new StatusError(Code.PERMISSION_DENIED, `"${principal.name}" is a client token; the worker protocol needs a worker token`);
+    return principal;
+  }
+
+  /** The caller for an HTTP `Authorization` header value (any kind of token); UNAUTHENTICATED when missing or unknown. */
+  bearer(header: string | undefined, hint = ''): Principal {
+    if (!this.tokens) throw new StatusError(Code.UNAUTHENTICATED, 'no tokens are configured');
+    const m = header !== undefined ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+    if (!m) throw new StatusError(Code.UNAUTHENTICATED, `missing "authorization: Bearer <token>" header${hint ? ` ${hint}` : ''}`);
     const principal = this.tokens.authenticate(m[1]);
     if (!principal) throw new StatusError(Code.UNAUTHENTICATED, 'the bearer token is not valid');
-    if (workerOnly && principal.kind !== 'worker') throw new StatusError(Code.PERMISSION_DENIED, `"${principal.name}" is a client token; the worker protocol needs a worker token`);
     return principal;
   }
 

@@ -3,10 +3,13 @@ import { promises as fsp } from 'node:fs';
 import JSON5 from 'json5';
 import { ConfigError, expectBoolean, expectObject, expectString } from '../config/config-reader';
 
-/** Who is calling: a client allowed on some instances, or a worker (allowed on the worker protocol and every CAS). */
+/**
+ * Who is calling: a client allowed on some instances, a worker (allowed on the worker protocol and every CAS), or a
+ * metrics reader (a scraper such as Prometheus: the HTTP side port's /metrics only, no gRPC at all).
+ */
 export interface Principal {
   name: string;
-  kind: 'client' | 'worker';
+  kind: 'client' | 'worker' | 'metrics';
   /** Instance names this principal may use; `*` allows all. */
   instances: ReadonlySet<string>;
 }
@@ -17,7 +20,8 @@ interface Entry {
 }
 
 /**
- * Bearer tokens from a JSON5 file: `{ clients: [{ name, token, instances: ["", "main"] | ["*"] }], workers: [{ name, token }] }`.
+ * Bearer tokens from a JSON5 file:
+ * `{ clients: [{ name, token, instances: ["", "main"] | ["*"] }], workers: [{ name, token }], metrics: [{ name, token }] }`.
  * Tokens are kept only as SHA-256 hashes and compared in constant time.
  */
 export class TokenStore {
@@ -30,23 +34,24 @@ export class TokenStore {
     } catch (err) {
       throw new ConfigError(`${source}: not valid JSON5: ${(err as Error).message}`);
     }
-    const o = expectObject(raw, source, ['clients', 'workers']);
+    const o = expectObject(raw, source, ['clients', 'workers', 'metrics']);
     const entries: Entry[] = [];
-    const read = (list: unknown, kind: Principal['kind']) => {
+    const read = (list: unknown, key: string, kind: Principal['kind']) => {
       if (list === undefined) return;
-      if (!Array.isArray(list)) throw new ConfigError(`${source}.${kind}s: expected a list`);
+      if (!Array.isArray(list)) throw new ConfigError(`${source}.${key}: expected a list`);
       list.forEach((item, i) => {
-        const at = `${source}.${kind}s[${i}]`;
+        const at = `${source}.${key}[${i}]`;
         const e = expectObject(item, at, kind === 'client' ? ['name', 'token', 'instances', 'disabled'] : ['name', 'token', 'disabled']);
         const token = expectString(e.token, `${at}.token`);
         if (token.length < 16) throw new ConfigError(`${at}.token: use at least 16 characters (e.g. \`openssl rand -hex 32\`)`);
         if (e.disabled !== undefined && expectBoolean(e.disabled, `${at}.disabled`)) return;
-        const instances = kind === 'worker' ? ['*'] : readInstances(e.instances, `${at}.instances`);
+        const instances = kind === 'worker' ? ['*'] : kind === 'metrics' ? [] : readInstances(e.instances, `${at}.instances`);
         entries.push({ principal: { name: expectString(e.name, `${at}.name`), kind, instances: new Set(instances) }, sha256: sha256(token) });
       });
     };
-    read(o.clients, 'client');
-    read(o.workers, 'worker');
+    read(o.clients, 'clients', 'client');
+    read(o.workers, 'workers', 'worker');
+    read(o.metrics, 'metrics', 'metrics');
     if (entries.length === 0) throw new ConfigError(`${source}: no tokens defined`);
     return new TokenStore(entries);
   }

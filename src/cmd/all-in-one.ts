@@ -1,18 +1,21 @@
 #!/usr/bin/env node
 import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
+import { parseListenAddress } from '../grpc/listen-address';
 import { executionServices } from './execution-services';
 import { startFrontend } from './frontend';
 import { LocalWorkers } from './local-workers';
 import { onShutdown, SERVER_FLAGS, serverMain, startOrExit } from './server-main';
+import { startSidePort } from './side-port';
 
-const USAGE = `usage: npm start -- ${SERVER_FLAGS} [--workers N] [--rust-fusion=false]`;
+const USAGE = `usage: npm start -- ${SERVER_FLAGS} [--workers N] [--rust-fusion=false]
+The HTTP side port (/metrics, /healthz, /readyz) defaults to the gRPC host and port + 1 (127.0.0.1:8981).`;
 
 /** Everything on one machine: cache + execution frontend, scheduler, and N local worker processes. */
 async function main(): Promise<void> {
-  const m = await serverMain('rustexec', USAGE, { workers: 'string', 'rust-fusion': 'boolean' });
+  const m = await serverMain('rustexec', USAGE, { workers: 'string', 'rust-fusion': 'boolean' }, nextPort);
   if (!m) return;
-  const { logger, config, args, dataDir } = m;
+  const { logger, config, args, dataDir, side } = m;
   if (args['rust-fusion'] !== undefined) config.execution.rustFusion = args['rust-fusion'] === true;
   const workerCount = args.workers !== undefined ? Number(args.workers) : os.cpus().length;
   if (!Number.isInteger(workerCount) || workerCount < 0) {
@@ -21,7 +24,8 @@ async function main(): Promise<void> {
   }
   // The local workers authenticate with a token that lives only in this process and its children.
   if (config.security.tokensFile) config.security.localWorkerToken = randomBytes(32).toString('hex');
-  const frontend = await startOrExit(logger, () => startFrontend(config, logger, executionServices(config.execution, config.maxInlineBytes, logger)));
+  const frontend = await startOrExit(logger, () => startFrontend(config, logger, executionServices(config.execution, config.maxInlineBytes, logger), { metrics: side.metrics, health: side.health }));
+  const http = await startOrExit(logger, () => startSidePort(side, frontend.auth, config.security, logger));
   const tls = config.security.tls;
   const workers = new LocalWorkers(
     {
@@ -34,11 +38,18 @@ async function main(): Promise<void> {
     logger,
   );
   workers.start();
-  logger.info({ port: frontend.port, workers: workerCount, data: dataDir }, 'ready');
+  logger.info({ port: frontend.port, http: http?.address ?? null, workers: workerCount, data: dataDir }, 'ready');
   onShutdown(logger, async () => {
+    await http?.close();
     await workers.stop();
     await frontend.close();
   });
+}
+
+/** The gRPC address with port + 1 (port 0 stays 0: a free one). */
+function nextPort(listen: string): string {
+  const { host, port } = parseListenAddress(listen);
+  return `${host.includes(':') ? `[${host}]` : host}:${port === 0 ? 0 : port + 1}`;
 }
 
 main().catch((err) => {

@@ -3,26 +3,32 @@ import { promises as fsp } from 'node:fs';
 import { authenticated } from '../auth/authenticated-service';
 import { Authenticator } from '../auth/authenticator';
 import { TokenStore } from '../auth/token-store';
-import { ConfigError } from '../config/config-reader';
+import { allowedListenAddress } from '../auth/listen-policy';
 import type { Logger } from 'pino';
 import { CompletenessCheckingActionCache } from '../actioncache/completeness-checking-action-cache';
 import { newActionCache, newBlobStore } from '../blobstore/configuration/new-blob-store';
 import { ServerConfig } from '../config/server-config';
 import { digestFunctionByName } from '../digest/digest-function';
 import { startGrpcServer, shutdownGrpcServer } from '../grpc/grpc-server';
-import { parseListenAddress } from '../grpc/listen-address';
 import { ActionCacheService, ByteStreamService, CapabilitiesService, ContentAddressableStorageService } from '../grpc/service-definitions';
 import { actionCacheService } from '../services/action-cache-service';
 import { byteStreamService } from '../services/bytestream-service';
 import { capabilitiesService } from '../services/capabilities-service';
 import { casService } from '../services/cas-service';
 import { Instance, Instances } from '../services/instance';
+import { rpcObserverInterceptor } from '../grpc/rpc-observer-interceptor';
+import { Health } from '../http/health';
+import { Metrics } from '../metrics/metrics';
+import { rpcMetrics } from '../metrics/rpc-metrics';
+import { storageCheck } from './storage-check';
 import { UploadSessions } from '../services/upload-sessions';
 
 export interface Frontend {
   port: number;
   instances: Instances;
   server: Server;
+  /** The token check, shared with the HTTP side port. */
+  auth: Authenticator;
   close(): Promise<void>;
 }
 
@@ -36,16 +42,15 @@ export type ExtraServices = (instances: Instances) => ServiceEntry[];
 export interface FrontendOptions {
   /** Serve Capabilities, CAS, ByteStream and ActionCache (false for a scheduler-only process). */
   cacheServices?: boolean;
+  /** Record RPC and storage metrics here (absent: no metrics code on any path). */
+  metrics?: Metrics;
+  /** Register readiness checks (storage reachable) here. */
+  health?: Health;
 }
 
 export async function startFrontend(config: ServerConfig, logger: Logger, extra?: ExtraServices, options: FrontendOptions = {}): Promise<Frontend> {
-  const { host, port, loopback } = parseListenAddress(config.listen);
   const { tokensFile, tls, insecure } = config.security;
-  if (!loopback && !tokensFile) {
-    // Remote execution is remote code execution: an open port on the network lets anyone run commands on the workers.
-    if (!insecure) throw new ConfigError(`refusing to listen on ${config.listen} without authentication: set auth.tokensFile (or --tokens), or pass --insecure`);
-    logger.warn({ listen: config.listen }, 'INSECURE: listening on a non-loopback address without authentication; anyone who can reach it can run commands on the workers');
-  }
+  const { host, port } = allowedListenAddress(config.listen, { authEnabled: !!tokensFile, insecure }, logger, 'gRPC');
   const tokens = tokensFile ? await TokenStore.load(tokensFile) : undefined;
   const localToken = config.security.localWorkerToken;
   const auth = new Authenticator(tokens && localToken ? tokens.withWorkerToken('local-workers', localToken) : tokens);
@@ -53,8 +58,10 @@ export async function startFrontend(config: ServerConfig, logger: Logger, extra?
   for (const [name, ic] of Object.entries(config.instances)) {
     const digestFunction = digestFunctionByName(ic.digestFunction);
     const cas = await newBlobStore(ic.cas, logger.child({ instance: name }));
-    const ac = new CompletenessCheckingActionCache(await newActionCache(ic.ac), cas, digestFunction, logger);
+    const store = await newActionCache(ic.ac);
+    const ac = new CompletenessCheckingActionCache(store, cas, digestFunction, logger);
     list.push({ name, digestFunction, cas, ac });
+    options.health?.addCheck(`storage "${name}"`, storageCheck(store, cas, digestFunction));
   }
   const instances = new Instances(list, (name) => auth.checkInstance(name));
   const sessions = new UploadSessions(config.uploadIdleMs);
@@ -69,7 +76,7 @@ export async function startFrontend(config: ServerConfig, logger: Logger, extra?
   ];
   const services = [...(options.cacheServices === false ? [] : cache), ...extraServices];
   const started = await startGrpcServer(
-    { host, port, maxMessageBytes: config.maxBatchTotalSizeBytes + 1024 * 1024, credentials },
+    { host, port, maxMessageBytes: config.maxBatchTotalSizeBytes + 1024 * 1024, credentials, interceptors: options.metrics ? [rpcObserverInterceptor(rpcMetrics(options.metrics))] : [] },
     services.map(([def, impl, o]) => [def, authenticated(impl, auth, logger, o?.workerOnly)]),
   );
   logger.info({ address: `${host}:${started.port}`, instances: instances.names, services: services.map(([def]) => Object.values(def)[0].path.split('/')[1]), tls: !!tls, auth: auth.enabled }, 'frontend listening');
@@ -77,6 +84,7 @@ export async function startFrontend(config: ServerConfig, logger: Logger, extra?
     port: started.port,
     instances,
     server: started.server,
+    auth,
     close: async () => {
       await shutdownGrpcServer(started.server);
       await sessions.close();

@@ -2,6 +2,7 @@
 import { executionServices } from './execution-services';
 import { startFrontend } from './frontend';
 import { onShutdown, SERVER_FLAGS, serverMain, startOrExit } from './server-main';
+import { startSidePort } from './side-port';
 
 const USAGE = `usage: node dist/src/cmd/scheduler-main.js ${SERVER_FLAGS}
 Serves Execute/WaitExecution (frontends relay them here) and the worker protocol. Its config names the same
@@ -11,9 +12,15 @@ storage as the frontends' (it reads Actions, checks inputs and writes the action
 async function main(): Promise<void> {
   const m = await serverMain('rustexec-scheduler', USAGE);
   if (!m) return;
-  const { logger, config } = m;
-  const server = await startOrExit(logger, () => startFrontend(config, logger, executionServices(config.execution, config.maxInlineBytes, logger), { cacheServices: false }));
-  onShutdown(logger, () => server.close());
+  const { logger, config, side } = m;
+  const server = await startOrExit(logger, () =>
+    startFrontend(config, logger, executionServices(config.execution, config.maxInlineBytes, logger), { cacheServices: false, metrics: side.metrics, health: side.health }),
+  );
+  const http = await startOrExit(logger, () => startSidePort(side, server.auth, config.security, logger));
+  onShutdown(logger, async () => {
+    await http?.close();
+    await server.close();
+  });
 }
 
 main().catch((err) => {

@@ -19,13 +19,19 @@ import { OutputCollector } from '../worker/output-collector';
 import { Runner } from '../worker/runner';
 import { parseRunAs } from '../worker/run-as';
 import { WorkerConnection, WorkerStream } from '../worker/worker-connection';
+import { Authenticator } from '../auth/authenticator';
+import { TokenStore } from '../auth/token-store';
 import { parseArgs } from './cli-args';
+import { SIDE_PORT_FLAGS, sidePort, startSidePort } from './side-port';
 
 const USAGE = `usage: node dist/src/cmd/worker.js [--scheduler HOST:PORT] [--cas HOST:PORT] [--name NAME] [--slots N]
        [--work-dir DIR] [--cache-dir DIR] [--cache-max-bytes SIZE] [--property NAME=VALUE]...
        [--token-file FILE (or env RUSTEXEC_TOKEN)] [--tls-ca FILE] [--tls-server-name NAME] [--run-as USER|UID[:GID]]
+       [--http HOST:PORT [--tokens FILE] [--insecure]] [--metrics=false]
 Each worker needs its own --cache-dir (kept across restarts) on the same filesystem as --work-dir (hardlinks).
---run-as (worker started as root): commands run as that user, so they cannot modify their read-only inputs.`;
+--run-as (worker started as root): commands run as that user, so they cannot modify their read-only inputs.
+--http serves /healthz, /readyz (registered with the scheduler) and /metrics; on a non-loopback address /metrics
+needs a bearer token from --tokens FILE (e.g. one holding only a "metrics" token), or --insecure.`;
 
 const CHANNEL_OPTIONS: Record<string, unknown> = {
   'grpc.max_receive_message_length': 64 * 1024 * 1024,
@@ -44,6 +50,7 @@ async function main(): Promise<void> {
     args = parseArgs(process.argv.slice(2), {
       scheduler: 'string', cas: 'string', name: 'string', slots: 'string', 'work-dir': 'string', 'cache-dir': 'string',
       'cache-max-bytes': 'string', property: 'repeated', help: 'boolean', 'token-file': 'string', 'tls-ca': 'string', 'tls-server-name': 'string', 'run-as': 'string',
+      tokens: 'string', insecure: 'boolean', ...SIDE_PORT_FLAGS,
     });
     if (args.help) return void console.log(USAGE);
   } catch (err) {
@@ -89,13 +96,20 @@ async function main(): Promise<void> {
   const executor = new ActionExecutor({ workerName: name, workDir, casFor, inputRoot, runner: new Runner(), outputs: new OutputCollector(), logger, runAs });
   const connection = new WorkerConnection({ open: () => workerClient.connect(), executor, name, properties, slots, logger });
   connection.start();
-  logger.info({ worker: name, scheduler, cas: casAddress, slots, workDir, cacheDir, cacheMaxBytes, runAs, properties: properties.map((p) => `${p.name}=${p.value}`) }, 'worker started');
+  const side = sidePort(args);
+  side.health.addCheck('scheduler', async () => {
+    if (!connection.registered) throw new Error(`not registered with the scheduler at ${scheduler}`);
+  });
+  const httpAuth = new Authenticator(args.tokens ? await TokenStore.load(String(args.tokens)) : undefined);
+  const http = await startSidePort(side, httpAuth, { insecure: args.insecure === true }, logger);
+  logger.info({ worker: name, scheduler, cas: casAddress, http: http?.address ?? null, slots, workDir, cacheDir, cacheMaxBytes, runAs, properties: properties.map((p) => `${p.name}=${p.value}`) }, 'worker started');
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down; running actions are killed and requeued by the scheduler');
+    await http?.close();
     await connection.stop();
     await fileCache.close();
     workerClient.close();

@@ -1,4 +1,4 @@
-import { Server, ServerCredentials, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Server, ServerCredentials, ServerInterceptor, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
 
 export interface GrpcServerOptions {
   host: string;
@@ -6,6 +6,8 @@ export interface GrpcServerOptions {
   /** Largest request or response message (batch RPCs); a little above max_batch_total_size_bytes. */
   maxMessageBytes: number;
   credentials?: ServerCredentials;
+  /** Server interceptors, outermost first (e.g. RPC metrics). */
+  interceptors?: ServerInterceptor[];
 }
 
 /** A grpc-js server with the channel options this backend relies on (message size, HTTP/2 windows, keepalive). */
@@ -19,6 +21,7 @@ export async function startGrpcServer(options: GrpcServerOptions, services: [Ser
     'grpc.keepalive_timeout_ms': 20_000,
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 10_000,
+    ...(options.interceptors?.length ? { interceptors: options.interceptors } : {}),
   });
   for (const [def, impl] of services) server.addService(def, impl);
   const port = await new Promise<number>((resolve, reject) => {

@@ -39,6 +39,7 @@ export class WorkerConnection {
   private current?: { call: WorkerStream; finish: () => void };
   private loopDone?: Promise<void>;
   private wake?: () => void;
+  private isRegistered = false;
 
   constructor(private readonly o: WorkerConnectionOptions) {
     this.backoffMs = o.initialBackoffMs ?? 200;
@@ -46,6 +47,11 @@ export class WorkerConnection {
 
   start(): void {
     this.loopDone ??= this.loop();
+  }
+
+  /** Whether the current stream is registered with the scheduler (readiness). */
+  get registered(): boolean {
+    return this.isRegistered;
   }
 
   /** Kills running actions (the scheduler requeues them), closes the stream and stops reconnecting. */
@@ -87,6 +93,7 @@ export class WorkerConnection {
       const finish = () => {
         if (closed) return;
         closed = true;
+        this.isRegistered = false;
         clearInterval(heartbeat);
         call.cancel();
         for (const r of running.values()) {
@@ -100,6 +107,7 @@ export class WorkerConnection {
         if (m.registered) {
           const every = durationMs(m.registered.heartbeatInterval) || 10_000;
           this.backoffMs = this.o.initialBackoffMs ?? 200;
+          this.isRegistered = true;
           log.info({ workerId: m.registered.workerId, heartbeatMs: every, slots }, 'registered with the scheduler');
           clearInterval(heartbeat);
           heartbeat = setInterval(() => send({ heartbeat: {} }), every);

@@ -23,6 +23,8 @@ export interface ServerProcess {
   logs(): string;
   /** Parsed JSON log lines seen so far. */
   logRecords(): Record<string, unknown>[];
+  /** The first log record with this `msg`, waiting for it up to `timeoutMs`. */
+  waitForLog(msg: string, timeoutMs?: number): Promise<Record<string, unknown>>;
   /** Sends `signal` (SIGKILL by default) and waits until the process has exited. */
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** Graceful stop: SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
@@ -103,6 +105,13 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
       address: `127.0.0.1:${port}`,
       logs: () => text,
       logRecords: () => records,
+      waitForLog: async (msg, waitMs = 20_000) => {
+        for (const until = Date.now() + waitMs; ; await new Promise((r) => setTimeout(r, 50))) {
+          const rec = records.find((r) => r.msg === msg);
+          if (rec) return rec;
+          if (Date.now() > until || child.exitCode !== null) throw new Error(`no "${msg}" log line within ${waitMs} ms:\n${text.slice(-4000)}`);
+        }
+      },
       kill,
       stop: async (graceMs = 5000) => {
         if (child.exitCode !== null || child.signalCode !== null) return;
