@@ -7,6 +7,10 @@ need_apt=()
 command -v bazel >/dev/null 2>&1 || need_apt+=(bazel-bootstrap)
 command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+# Distributed ThinLTO: clang/lld matching rustc's LLVM (22), llvm-22 for llvm-ar-22 and llvm-bcanalyzer.
+command -v clang-22 >/dev/null 2>&1 || need_apt+=(clang-22)
+command -v ld.lld-22 >/dev/null 2>&1 || need_apt+=(lld-22)
+command -v llvm-ar-22 >/dev/null 2>&1 || need_apt+=(llvm-22)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -16,7 +16,8 @@ import { ActionExecutor } from '../worker/action-executor';
 import { FileCache } from '../worker/file-cache';
 import { InputRoot } from '../worker/input-root';
 import { OutputCollector } from '../worker/output-collector';
-import { Runner } from '../worker/runner';
+import { DEFAULT_PATH, Runner } from '../worker/runner';
+import { Capability, detectToolCapabilities } from '../worker/tool-capabilities';
 import { parseRunAs } from '../worker/run-as';
 import { WorkerConnection, WorkerStream } from '../worker/worker-connection';
 import { Authenticator } from '../auth/authenticator';
@@ -27,11 +28,13 @@ import { SIDE_PORT_FLAGS, sidePort, startSidePort } from './side-port';
 const USAGE = `usage: node dist/src/cmd/worker.js [--scheduler HOST:PORT] [--cas HOST:PORT] [--name NAME] [--slots N]
        [--work-dir DIR] [--cache-dir DIR] [--cache-max-bytes SIZE] [--property NAME=VALUE]...
        [--token-file FILE (or env RUSTEXEC_TOKEN)] [--tls-ca FILE] [--tls-server-name NAME] [--run-as USER|UID[:GID]]
-       [--http HOST:PORT [--tokens FILE] [--insecure]] [--metrics=false]
+       [--http HOST:PORT [--tokens FILE] [--insecure]] [--metrics=false] [--detect-tools=false]
 Each worker needs its own --cache-dir (kept across restarts) on the same filesystem as --work-dir (hardlinks).
 --run-as (worker started as root): commands run as that user, so they cannot modify their read-only inputs.
 --http serves /healthz, /readyz (registered with the scheduler) and /metrics; on a non-loopback address /metrics
-needs a bearer token from --tokens FILE (e.g. one holding only a "metrics" token), or --insecure.`;
+needs a bearer token from --tokens FILE (e.g. one holding only a "metrics" token), or --insecure.
+Tools found on the actions' default PATH are advertised (clang-22 → clang=22) unless --detect-tools=false;
+--property NAME=VALUE replaces what was detected under NAME.`;
 
 const CHANNEL_OPTIONS: Record<string, unknown> = {
   'grpc.max_receive_message_length': 64 * 1024 * 1024,
@@ -51,6 +54,7 @@ async function main(): Promise<void> {
       scheduler: 'string', cas: 'string', name: 'string', slots: 'string', 'work-dir': 'string', 'cache-dir': 'string',
       'cache-max-bytes': 'string', property: 'repeated', help: 'boolean', 'token-file': 'string', 'tls-ca': 'string', 'tls-server-name': 'string', 'run-as': 'string',
       tokens: 'string', insecure: 'boolean', ...SIDE_PORT_FLAGS,
+      'detect-tools': 'boolean',
     });
     if (args.help) return void console.log(USAGE);
   } catch (err) {
@@ -70,7 +74,8 @@ async function main(): Promise<void> {
   if (!Number.isInteger(slots) || slots < 1) throw new Error(`--slots must be a positive integer, got ${args.slots}`);
   parseListenAddress(scheduler);
   parseListenAddress(casAddress);
-  const properties = platformProperties(args.property as string[]);
+  const detected = args['detect-tools'] === false ? [] : await detectToolCapabilities({ searchPath: DEFAULT_PATH });
+  const properties = platformProperties(detected, args.property as string[]);
   const runAs = args['run-as'] ? parseRunAs(String(args['run-as'])) : undefined;
 
   await fsp.rm(workDir, { recursive: true, force: true });
@@ -124,9 +129,10 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
-/** What this machine offers (OSFamily) plus `--property NAME=VALUE` flags, which override it. */
-function platformProperties(flags: string[]): REv2.Platform.IProperty[] {
+/** What this machine offers (OSFamily, detected tools) plus `--property NAME=VALUE` flags, which override it. */
+function platformProperties(detected: Capability[], flags: string[]): REv2.Platform.IProperty[] {
   const props = new Map<string, string[]>([['OSFamily', [os.platform() === 'linux' ? 'Linux' : os.platform()]]]);
+  for (const c of detected) props.set(c.name, [...(props.get(c.name) ?? []), c.value]);
   const given = new Set<string>();
   for (const f of flags) {
     const i = f.indexOf('=');
