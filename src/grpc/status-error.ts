@@ -27,6 +27,8 @@ export function toStatusError(err: unknown): StatusError {
   if (e && typeof e === 'object' && 'code' in e) {
     if (e.code === 'ENOSPC' || e.code === 'EMFILE' || e.code === 'ENFILE') return new StatusError(Code.RESOURCE_EXHAUSTED, e.message);
     if (e.code === 'ENOENT') return new StatusError(Code.NOT_FOUND, e.message);
+    // Node's stream iterator when grpc-js destroys a request stream the client cancelled or reset.
+    if (e.code === 'ERR_STREAM_PREMATURE_CLOSE') return new StatusError(Code.CANCELLED, 'the client closed the stream before it ended');
     if (typeof e.code === 'number' && typeof (e as { details?: unknown }).details === 'string') {
       // A grpc-js ServiceError from a downstream call.
       return new StatusError(e.code as Code, (e as unknown as { details: string }).details);
