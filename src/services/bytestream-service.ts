@@ -101,6 +101,8 @@ export function byteStreamService(instances: Instances, sessions: UploadSessions
             return bytestream.WriteResponse.create({ committedSize: Long.fromNumber(session.writer.committedSize) });
           }
         }
+        // grpc-js ends the iteration quietly when the client cancels before any data: that is no half-close.
+        if ((call as { cancelled?: boolean }).cancelled) throw new StatusError(Code.CANCELLED, 'the client cancelled the Write');
         if (!session) throw invalidArgument('Write stream ended without any request');
         // Half-close without finish_write (REAPI): answer how much was kept; the upload stays resumable from there.
         logger.debug({ digest: digest?.toString(), committed: session.writer.committedSize }, 'Write half-closed before finish_write');

@@ -60,15 +60,4 @@ describe('a client stream that ends badly', () => {
     }
     assert.deepEqual(lines.filter((l) => l.level >= 50), [], 'no error-level line');
   });
-
-  it('is INVALID_ARGUMENT, logged below warn, when the client half-closes without finish_write', async () => {
-    lines.length = 0;
-    const blob = randomBlob(1000);
-    await expectStatus(
-      clients.byteStream.write([{ resourceName: writeName(blob), writeOffset: Long.fromNumber(0), data: blob.data.subarray(0, 10) }]),
-      Code.INVALID_ARGUMENT,
-      'without finish_write',
-    );
-    assert.deepEqual(writeLines().map((l) => [l.code, l.level]), [['INVALID_ARGUMENT', 30]]);
-  });
 });
