@@ -14,6 +14,9 @@ export async function medianMs(fn: () => Promise<unknown> | unknown, iterations 
   return times[Math.floor(times.length / 2)];
 }
 
+/** The median (upper median for an even count); NaN for none. */
+export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
 export function report(name: string, value: number, unit: string, extra = ''): void {
   console.log(`${name.padEnd(58)} ${value.toFixed(2).padStart(10)} ${unit}${extra ? `  ${extra}` : ''}`);
 }

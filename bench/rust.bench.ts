@@ -3,15 +3,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildFlags, runBazel, startServerProcess } from '../test/e2e/bazel-harness';
 import { makeRustExampleWorkspace } from '../test/e2e/rust-example';
-import { report } from './bench-util';
+import { median, report } from './bench-util';
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t = process.hrtime.bigint();
   await fn();
   return Number(process.hrtime.bigint() - t) / 1e6;
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 /**
  * The offline rules_rust example (14 libraries, 2 binaries, pipelined): clean build through the backend vs a local

@@ -17,6 +17,11 @@ export interface BlobStore {
   findMissing(digests: Digest[]): Promise<Digest[]>;
   /** Streams a blob (or a range of it); throws NOT_FOUND when absent and OUT_OF_RANGE for a bad offset. */
   get(digest: Digest, options?: ReadOptions): Promise<Readable>;
+  /**
+   * Opens a blob for reads into the caller's own buffers (the hot read path: no allocation per chunk); throws NOT_FOUND
+   * when absent. `range` is the part the caller means to read, for stores that can only stream (see streamReader).
+   */
+  open(digest: Digest, range?: ReadOptions): Promise<BlobReader>;
   /** Opens an upload of exactly `digest`; nothing is visible until `commit()` succeeds. */
   createWriter(digest: Digest): Promise<BlobWriter>;
 }
@@ -29,4 +34,10 @@ export interface BlobWriter {
   commit(): Promise<void>;
   /** Discards everything written; safe to call more than once and after a failed commit. */
   abort(): Promise<void>;
+}
+
+export interface BlobReader {
+  /** Reads up to `length` bytes from `position` of the blob into `target` at `offset`; fewer only at the blob's end. */
+  read(target: Buffer, offset: number, length: number, position: number): Promise<number>;
+  close(): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import { bytestream, encode, longrunning, re, worker } from '../proto';
+import { FramedMessage } from './framed-message';
 
 interface Codec<T> {
   encode(m: T): { finish(): Uint8Array };
@@ -13,7 +14,8 @@ function method<Req, Res>(service: string, name: string, req: Codec<Req>, res: C
     responseStream,
     requestSerialize: (m: Req) => encode(req, m),
     requestDeserialize: (b: Buffer) => req.decode(b),
-    responseSerialize: (m: Res) => encode(res, m),
+    // A handler may pass a response it encoded itself (see FramedMessage).
+    responseSerialize: (m: Res) => (m instanceof FramedMessage ? m.message : encode(res, m)),
     responseDeserialize: (b: Buffer) => res.decode(b),
   };
 }

@@ -3,14 +3,12 @@ import Long from 'long';
 import type { Logger } from 'pino';
 import { Digest } from '../digest/digest';
 import { parseReadResourceName, parseWriteResourceName, ResourceName } from '../digest/resource-name';
-import { clientStreaming, serverStreaming, unary, writeMessage } from '../grpc/handlers';
+import { clientStreaming, serverStreaming, unary } from '../grpc/handlers';
 import { Code, invalidArgument, StatusError } from '../grpc/status-error';
 import { asBuffer, bytestream, ByteStreamPb } from '../proto';
 import { Instance, Instances } from './instance';
+import { ReadResponseSender } from './read-response-sender';
 import { UploadSessions } from './upload-sessions';
-
-/** Largest data chunk per ReadResponse; below grpc-js's default 4 MiB receive limit on any client. */
-const READ_CHUNK = 1024 * 1024;
 
 export function byteStreamService(instances: Instances, sessions: UploadSessions, logger: Logger): UntypedServiceImplementation {
   const resolve = (rn: ResourceName): { inst: Instance; digest: Digest } => {
@@ -31,17 +29,13 @@ export function byteStreamService(instances: Instances, sessions: UploadSessions
         throw new StatusError(Code.OUT_OF_RANGE, `read_offset ${offset} is outside blob ${digest} (size ${digest.size})`);
       }
       if (limit.isNegative()) throw new StatusError(Code.OUT_OF_RANGE, `read_limit ${limit} is negative`);
-      const stream = await inst.cas.get(digest, { offset: offset.toNumber(), limit: limit.toNumber() });
+      const start = offset.toNumber();
+      const end = limit.isZero() ? digest.size : Math.min(digest.size, start + limit.toNumber());
+      const reader = await inst.cas.open(digest, { offset: start, limit: end - start });
       try {
-        for await (const chunk of stream) {
-          if (call.cancelled) return;
-          const buf = chunk as Buffer;
-          for (let i = 0; i < buf.byteLength; i += READ_CHUNK) {
-            await writeMessage(call, bytestream.ReadResponse.create({ data: buf.subarray(i, i + READ_CHUNK) }));
-          }
-        }
+        await new ReadResponseSender(call).sendBlob(reader, digest, start, end);
       } finally {
-        stream.destroy();
+        await reader.close();
       }
     }),
 

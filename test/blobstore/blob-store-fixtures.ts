@@ -3,7 +3,7 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { BlobStore, BlobWriter, ReadOptions } from '../../src/blobstore/blob-store';
+import { BlobReader, BlobStore, BlobWriter, ReadOptions } from '../../src/blobstore/blob-store';
 import { Digest } from '../../src/digest/digest';
 import { SHA256 } from '../../src/digest/digest-function';
 
@@ -55,6 +55,12 @@ export class CountingBlobStore implements BlobStore {
   get(digest: Digest, options?: ReadOptions): Promise<Readable> {
     this.gets++;
     return this.inner.get(digest, options);
+  }
+
+  /** Counted as a get: both are reads. */
+  open(digest: Digest, range?: ReadOptions): Promise<BlobReader> {
+    this.gets++;
+    return this.inner.open(digest, range);
   }
 
   async createWriter(digest: Digest): Promise<BlobWriter> {

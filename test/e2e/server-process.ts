@@ -10,6 +10,8 @@ export interface ServerProcessOptions {
   /** The entry point to run (default: all-in-one). */
   entry?: string;
   env?: NodeJS.ProcessEnv;
+  /** Flags for node itself, e.g. `['--cpu-prof']` (NODE_OPTIONS does not take every flag). */
+  nodeArgs?: string[];
   /** How long to wait for the "frontend listening" log line. */
   startTimeoutMs?: number;
 }
@@ -45,7 +47,7 @@ const MAX_LOG_CHARS = 200_000;
  */
 export async function startServerProcess(options: ServerProcessOptions = {}): Promise<ServerProcess> {
   const entry = options.entry ?? ALL_IN_ONE;
-  const child = spawn(process.execPath, [entry, '--port', '0', ...(options.args ?? [])], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), entry, '--port', '0', ...(options.args ?? [])], {
     env: { ...process.env, LOG_PRETTY: '0', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

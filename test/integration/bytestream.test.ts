@@ -1,9 +1,13 @@
 import * as assert from 'node:assert/strict';
+import { promises as fsp } from 'node:fs';
+import * as http2 from 'node:http2';
+import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Long from 'long';
 import { blobOf, bytes, num, randomBlob, readName, TestBlob, writeName } from '../helpers/blobs';
 import { Code, expectStatus } from '../helpers/clients';
+import { installZeroCopyFraming } from '../../src/grpc/framed-message';
 import { startTestServer, TestServer } from '../helpers/test-server';
 
 const off = (n: number) => Long.fromNumber(n);
@@ -62,6 +66,37 @@ describe('ByteStream', () => {
       const small = blobOf('small blob');
       await uploadWhole(small);
       assert.equal((await bs().read(readName(small))).toString(), 'small blob');
+    });
+
+    it('sends frames without copying them, and concurrent reads sharing the frame pool each arrive intact', async () => {
+      assert.equal(installZeroCopyFraming(), true, "grpc-js's private serializeMessage moved: reads fall back to copying every chunk");
+      const other = randomBlob(2 * 1024 * 1024 + 5);
+      await uploadWhole(other);
+      const reads = [blob, other, blob, other, blob, other].map((b, i) => bs().read(readName(b), i * 1000).then((data) => ({ b, i, data })));
+      for (const { b, i, data } of await Promise.all(reads)) assert.ok(data.equals(b.data.subarray(i * 1000)), `read ${i} intact`);
+    });
+
+    it('fails with DATA_LOSS when the stored file is shorter than its digest, after the bytes it has', async () => {
+      const b = randomBlob(1024 * 1024 + 100);
+      await uploadWhole(b);
+      await fsp.truncate(path.join(server.dataDir, 'cas', b.hash.slice(0, 2), `${b.hash}-${b.size}`), 1024 * 1024 + 10);
+      const received: Buffer[] = [];
+      const call = bs().readStream({ resourceName: readName(b) });
+      call.on('data', (r: { data: Uint8Array }) => received.push(bytes(r.data)));
+      await expectStatus(new Promise((resolve, reject) => (call.on('end', resolve), call.on('error', reject))), Code.DATA_LOSS, /ends after 1048586 bytes/);
+      assert.ok(Buffer.concat(received).equals(b.data.subarray(0, Buffer.concat(received).byteLength)), 'whatever arrived is the right bytes');
+    });
+
+    it('advertises 8 MiB HTTP/2 receive windows, so uploads do not wait for a WINDOW_UPDATE every 64 KiB', async () => {
+      const session = http2.connect(`http://${server.address}`);
+      try {
+        const settings = await new Promise<http2.Settings>((resolve) => session.once('remoteSettings', resolve));
+        assert.equal(settings.initialWindowSize, 8 * 1024 * 1024, 'stream window');
+        for (let i = 0; i < 100 && session.state.remoteWindowSize! < 8 * 1024 * 1024; i++) await sleep(10);
+        assert.equal(session.state.remoteWindowSize, 8 * 1024 * 1024, 'connection window');
+      } finally {
+        session.destroy();
+      }
     });
   });
 

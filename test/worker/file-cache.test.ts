@@ -76,7 +76,7 @@ describe('FileCache', () => {
   it('refuses a blob whose bytes do not hash to its digest and leaves nothing in the cache', async () => {
     const store = new CountingStore();
     const good = await putBytes(store, 'good');
-    const liar = { ...store, findMissing: store.findMissing.bind(store), createWriter: store.createWriter.bind(store), get: () => store.inner.get(good) };
+    const liar = { ...store, findMissing: store.findMissing.bind(store), createWriter: store.createWriter.bind(store), get: () => store.inner.get(good), open: () => store.inner.open(good) };
     const wrong = (await import('./worker-fixture')).digestOf('evil');
     const cache = await FileCache.open({ dir: path.join(root, 'c5'), maxBytes: 1e6, logger: silentLogger() });
     await assert.rejects(cache.link(liar, wrong, false, path.join(root, 'c5-x')), /hash|bytes/);

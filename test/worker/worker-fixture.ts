@@ -2,7 +2,7 @@ import { mkdtempSync, promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { BlobStore, BlobWriter, ReadOptions } from '../../src/blobstore/blob-store';
+import { BlobReader, BlobStore, BlobWriter, ReadOptions } from '../../src/blobstore/blob-store';
 import { putBlob } from '../../src/blobstore/blob-io';
 import { MemoryBlobStore } from '../../src/blobstore/memory/memory-blob-store';
 import { Digest } from '../../src/digest/digest';
@@ -51,6 +51,12 @@ export class CountingStore implements BlobStore {
     this.gets++;
     if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
     return this.inner.get(digest, options);
+  }
+
+  async open(digest: Digest): Promise<BlobReader> {
+    this.gets++;
+    if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+    return this.inner.open(digest);
   }
 
   createWriter(digest: Digest): Promise<BlobWriter> {

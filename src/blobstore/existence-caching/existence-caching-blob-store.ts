@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { LRUCache } from 'lru-cache';
 import { Digest } from '../../digest/digest';
-import { BlobStore, BlobWriter, ReadOptions } from '../blob-store';
+import { BlobReader, BlobStore, BlobWriter, ReadOptions } from '../blob-store';
 
 export interface ExistenceCacheOptions {
   maxEntries: number;
@@ -36,6 +36,10 @@ export class ExistenceCachingBlobStore implements BlobStore {
 
   get(digest: Digest, options?: ReadOptions): Promise<Readable> {
     return this.inner.get(digest, options);
+  }
+
+  open(digest: Digest, range?: ReadOptions): Promise<BlobReader> {
+    return this.inner.open(digest, range);
   }
 
   async createWriter(digest: Digest): Promise<BlobWriter> {

@@ -6,8 +6,8 @@ import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import { Digest } from '../../digest/digest';
 import { Code, StatusError } from '../../grpc/status-error';
-import { BlobStore, BlobWriter, ReadOptions } from '../blob-store';
-import { blobNotFound, checkRange, hashMismatch, sizeMismatch } from '../blob-io';
+import { BlobReader, BlobStore, BlobWriter, ReadOptions } from '../blob-store';
+import { blobNotFound, bufferReader, checkRange, hashMismatch, sizeMismatch } from '../blob-io';
 import { scanBlobFiles } from './scan-blob-files';
 
 export interface FilesystemBlobStoreOptions {
@@ -83,10 +83,24 @@ export class FilesystemBlobStore implements BlobStore {
       if (!digest.isEmpty && !this.touch(digest.key)) throw blobNotFound(digest);
       return Readable.from([], { objectMode: false });
     }
+    const fh = await this.openFile(digest);
+    // The open descriptor keeps the bytes readable even if the blob is evicted meanwhile.
+    return fh.createReadStream({ start, end: end - 1, highWaterMark: 1024 * 1024, autoClose: true });
+  }
+
+  async open(digest: Digest): Promise<BlobReader> {
+    if (digest.isEmpty) return bufferReader(Buffer.alloc(0));
+    const fh = await this.openFile(digest);
+    return {
+      read: async (target, offset, length, position) => (await fh.read(target, offset, length, position)).bytesRead,
+      close: () => fh.close(),
+    };
+  }
+
+  private async openFile(digest: Digest): Promise<fsp.FileHandle> {
     if (!this.touch(digest.key)) throw blobNotFound(digest);
-    let fh: fsp.FileHandle;
     try {
-      fh = await fsp.open(this.blobPath(digest.key), 'r');
+      return await fsp.open(this.blobPath(digest.key), 'r');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         this.index.delete(digest.key);
@@ -94,8 +108,6 @@ export class FilesystemBlobStore implements BlobStore {
       }
       throw err;
     }
-    // The open descriptor keeps the bytes readable even if the blob is evicted meanwhile.
-    return fh.createReadStream({ start, end: end - 1, highWaterMark: 1024 * 1024, autoClose: true });
   }
 
   async createWriter(digest: Digest): Promise<BlobWriter> {

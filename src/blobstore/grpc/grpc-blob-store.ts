@@ -6,8 +6,8 @@ import { Digest } from '../../digest/digest';
 import { Code, StatusError, toStatusError, wrap } from '../../grpc/status-error';
 import { fromRpcStatus } from '../../grpc/rpc-status';
 import { asBuffer, bytestream, ByteStreamPb, re, REv2 } from '../../proto';
-import { BlobStore, BlobWriter, ReadOptions } from '../blob-store';
-import { checkRange } from '../blob-io';
+import { BlobReader, BlobStore, BlobWriter, ReadOptions } from '../blob-store';
+import { checkRange, openStreaming } from '../blob-io';
 import { GrpcBlobWriter, resourcePath } from './grpc-blob-writer';
 
 /** The generic grpc-js clients this store calls (built in src/cmd from the service definitions). */
@@ -59,6 +59,10 @@ export class GrpcBlobStore implements BlobStore {
       }
     }
     return missing;
+  }
+
+  open(digest: Digest, range?: ReadOptions): Promise<BlobReader> {
+    return openStreaming(this, digest, range);
   }
 
   async get(digest: Digest, options?: ReadOptions): Promise<Readable> {

@@ -2,8 +2,8 @@ import { Readable } from 'node:stream';
 import { LRUCache } from 'lru-cache';
 import { Digest } from '../../digest/digest';
 import { Code, StatusError } from '../../grpc/status-error';
-import { BlobStore, BlobWriter, ReadOptions } from '../blob-store';
-import { blobNotFound, checkRange, sizeMismatch } from '../blob-io';
+import { BlobReader, BlobStore, BlobWriter, ReadOptions } from '../blob-store';
+import { blobNotFound, bufferReader, checkRange, sizeMismatch } from '../blob-io';
 
 /** A size-bounded LRU blob store in memory. It trusts its writers: wrap it in VerifyingBlobStore at a trust boundary. */
 export class MemoryBlobStore implements BlobStore {
@@ -18,10 +18,19 @@ export class MemoryBlobStore implements BlobStore {
   }
 
   async get(digest: Digest, options?: ReadOptions): Promise<Readable> {
-    const data = digest.isEmpty ? Buffer.alloc(0) : this.blobs.get(digest.key);
-    if (!data) throw blobNotFound(digest);
+    const data = this.bytes(digest);
     const { start, end } = checkRange(digest, options);
     return Readable.from([data.subarray(start, end)], { objectMode: false });
+  }
+
+  async open(digest: Digest): Promise<BlobReader> {
+    return bufferReader(this.bytes(digest));
+  }
+
+  private bytes(digest: Digest): Buffer {
+    const data = digest.isEmpty ? Buffer.alloc(0) : this.blobs.get(digest.key);
+    if (!data) throw blobNotFound(digest);
+    return data;
   }
 
   async createWriter(digest: Digest): Promise<BlobWriter> {

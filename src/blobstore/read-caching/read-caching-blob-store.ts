@@ -2,7 +2,8 @@ import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { Digest } from '../../digest/digest';
 import { Code, StatusError } from '../../grpc/status-error';
-import { BlobStore, BlobWriter, ReadOptions } from '../blob-store';
+import { BlobReader, BlobStore, BlobWriter, ReadOptions } from '../blob-store';
+import { openStreaming } from '../blob-io';
 import { fillingStream } from './filling-stream';
 
 /**
@@ -34,6 +35,16 @@ export class ReadCachingBlobStore implements BlobStore {
     if ((options?.offset ?? 0) !== 0 || (options?.limit && options.limit < digest.size)) return source;
     const fill = await this.fast.createWriter(digest).catch((err) => void this.logger?.debug({ err, digest: `${digest}` }, 'read cache: cannot fill'));
     return fill ? fillingStream(source, fill, digest, this.logger) : source;
+  }
+
+  /** The fast tier's reader when it has the blob; otherwise streams from `slow` (filling `fast`) as `get` does. */
+  async open(digest: Digest, range?: ReadOptions): Promise<BlobReader> {
+    try {
+      return await this.fast.open(digest, range);
+    } catch (err) {
+      if (!(err instanceof StatusError && err.code === Code.NOT_FOUND)) throw err;
+    }
+    return openStreaming(this, digest, range);
   }
 
   async createWriter(digest: Digest): Promise<BlobWriter> {

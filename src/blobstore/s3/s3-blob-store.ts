@@ -2,8 +2,8 @@ import { PassThrough, Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { Digest } from '../../digest/digest';
 import { Code, StatusError } from '../../grpc/status-error';
-import { BlobStore, BlobWriter, ReadOptions } from '../blob-store';
-import { blobNotFound, checkRange } from '../blob-io';
+import { BlobReader, BlobStore, BlobWriter, ReadOptions } from '../blob-store';
+import { blobNotFound, checkRange, openStreaming } from '../blob-io';
 import { S3BlobWriter, MIN_PART_SIZE } from './s3-blob-writer';
 import { S3Location } from './s3-connection';
 import { isS3NotFound, s3StatusError } from './s3-errors';
@@ -56,6 +56,11 @@ export class S3BlobStore implements BlobStore {
 
   findMissing(digests: Digest[]): Promise<Digest[]> {
     return this.index.findMissing(digests, this.options.confirmMissing);
+  }
+
+  /** Ranged GETs cannot fill a caller's buffer directly: the reader streams and copies. */
+  open(digest: Digest, range?: ReadOptions): Promise<BlobReader> {
+    return openStreaming(this, digest, range);
   }
 
   async get(digest: Digest, options?: ReadOptions): Promise<Readable> {

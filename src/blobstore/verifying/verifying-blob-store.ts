@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { Digest } from '../../digest/digest';
-import { BlobStore, BlobWriter, ReadOptions } from '../blob-store';
+import { BlobReader, BlobStore, BlobWriter, ReadOptions } from '../blob-store';
 import { hashMismatch, sizeMismatch } from '../blob-io';
 
 /** Checks size and hash of every upload while it streams; a mismatching blob never reaches the inner store's commit. */
@@ -13,6 +13,10 @@ export class VerifyingBlobStore implements BlobStore {
 
   get(digest: Digest, options?: ReadOptions): Promise<Readable> {
     return this.inner.get(digest, options);
+  }
+
+  open(digest: Digest, range?: ReadOptions): Promise<BlobReader> {
+    return this.inner.open(digest, range);
   }
 
   async createWriter(digest: Digest): Promise<BlobWriter> {
