@@ -3,6 +3,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { LRUCache } from 'lru-cache';
 import { scanBlobFiles } from '../blobstore/filesystem/scan-blob-files';
+import { DirectorySyncer, SyncDirectory } from '../blobstore/filesystem/directory-syncer';
 import { Digest } from '../digest/digest';
 import { encode, re, REv2 } from '../proto';
 import { ActionCache } from './action-cache';
@@ -10,6 +11,8 @@ import { ActionCache } from './action-cache';
 export interface FileActionCacheOptions {
   /** Entries beyond this many bytes on disk are removed, least recently used first (default 1 GiB). */
   maxBytes?: number;
+  /** How a directory is fsynced after a rename into it (tests watch it). */
+  syncDirectory?: SyncDirectory;
 }
 
 /** Bytes an entry costs beyond its content (inode, directory entry): keeps the count bounded for tiny results. */
@@ -19,13 +22,15 @@ const TOUCH_EVERY_MS = 10 * 60_000;
 
 /**
  * Persistent AC: one file per action digest, written to a temp file, fsynced and renamed so readers never see a torn
- * entry. Bounded: an LRU index (rebuilt from mtimes at open) removes the least recently used entries beyond maxBytes.
+ * entry; the directory is fsynced after the rename before UpdateActionResult is acknowledged, so it survives a power
+ * loss too. Temp files of a crashed process are removed at open. Bounded: an LRU index (rebuilt from mtimes at open) removes the least recently used entries beyond maxBytes.
  */
 export class FileActionCache implements ActionCache {
   private constructor(
     private readonly root: string,
     /** Action key → entry size, and when its mtime was last set. */
     private readonly index: LRUCache<string, { size: number; touchedMs: number }>,
+    private readonly dirs: DirectorySyncer,
   ) {}
 
   static async open(root: string, options: FileActionCacheOptions = {}): Promise<FileActionCache> {
@@ -42,7 +47,7 @@ export class FileActionCache implements ActionCache {
     const found = await scanBlobFiles(root, { checkSizes: false });
     found.sort((a, b) => a.mtimeMs - b.mtimeMs);
     for (const f of found) index.set(f.key, { size: f.size, touchedMs: f.mtimeMs });
-    return new FileActionCache(root, index);
+    return new FileActionCache(root, index, new DirectorySyncer(options.syncDirectory));
   }
 
   /** Bytes (with per-entry overhead) the index accounts for. */
@@ -66,7 +71,10 @@ export class FileActionCache implements ActionCache {
     try {
       result = re.ActionResult.decode(bytes);
     } catch {
-      return undefined; // An unreadable entry is a miss; the next UpdateActionResult replaces it.
+      // An unreadable entry (a disk that lied about fsync, a hand edit) is a miss, and goes: it would only ever miss.
+      this.index.delete(actionDigest.key);
+      await fsp.unlink(file).catch(() => undefined);
+      return undefined;
     }
     const now = Date.now();
     const e = this.index.get(actionDigest.key);
@@ -90,8 +98,9 @@ export class FileActionCache implements ActionCache {
       } finally {
         await fh.close();
       }
-      await fsp.mkdir(path.dirname(dest), { recursive: true });
+      await this.dirs.mkdir(path.dirname(dest));
       await fsp.rename(tmp, dest);
+      await this.dirs.sync(path.dirname(dest));
     } catch (err) {
       // A failed write (e.g. ENOSPC) must not leave temp files behind until the next restart.
       await fsp.unlink(tmp).catch(() => undefined);

@@ -9,6 +9,7 @@ import { Code, StatusError } from '../../grpc/status-error';
 import { BlobReader, BlobStore, BlobWriter, ReadOptions } from '../blob-store';
 import { blobNotFound, bufferReader, checkRange, hashMismatch, sizeMismatch } from '../blob-io';
 import { scanBlobFiles } from './scan-blob-files';
+import { DirectorySyncer, SyncDirectory } from './directory-syncer';
 
 export interface FilesystemBlobStoreOptions {
   path: string;
@@ -17,6 +18,8 @@ export interface FilesystemBlobStoreOptions {
   touchIntervalMs?: number;
   logger?: Logger;
   now?: () => number;
+  /** How a directory is fsynced after a rename into it (tests watch it). */
+  syncDirectory?: SyncDirectory;
 }
 
 interface Entry {
@@ -26,7 +29,8 @@ interface Entry {
 
 /**
  * Blobs as files under `{path}/{hash[0:2]}/{hash}-{size}`. Uploads stream into `{path}/tmp/`, are hashed while they
- * stream, fsynced, and renamed into place only when the digest matches, so a crash never leaves a partial blob visible.
+ * stream, fsynced, and renamed into place only when the digest matches, so a crash never leaves a partial blob visible;
+ * the directory is fsynced after the rename before the upload is acknowledged, so a power loss does not undo it.
  * A size-bounded LRU (rebuilt from mtimes at start-up) evicts the least recently used blobs, also to make room for an
  * upload when it starts (its size is known from the digest).
  */
@@ -39,8 +43,10 @@ export class FilesystemBlobStore implements BlobStore {
   private readonly pendingUnlinks = new Map<string, Promise<void>>();
   /** Bytes of uploads in progress: room is made for them when they start, so the disk never holds more than maxBytes. */
   private reserved = 0;
+  private readonly dirs: DirectorySyncer;
 
   private constructor(private readonly options: FilesystemBlobStoreOptions) {
+    this.dirs = new DirectorySyncer(options.syncDirectory);
     this.tmpDir = path.join(options.path, 'tmp');
     this.touchIntervalMs = options.touchIntervalMs ?? 60 * 60 * 1000;
     this.now = options.now ?? Date.now;
@@ -159,11 +165,13 @@ export class FilesystemBlobStore implements BlobStore {
           await fh.sync();
           await fh.close();
           const dest = this.blobPath(digest.key);
-          await fsp.mkdir(path.dirname(dest), { recursive: true });
+          await this.dirs.mkdir(path.dirname(dest));
           // If this blob was evicted a moment ago, its unlink may still be queued: let it finish before the rename,
           // or it would delete the file we are about to publish while the index says it is present.
           for (let p = this.pendingUnlinks.get(digest.key); p; p = this.pendingUnlinks.get(digest.key)) await p;
           await fsp.rename(tmp, dest);
+          // Acknowledged only once the rename itself is on disk: a power loss must not take back a committed blob.
+          await this.dirs.sync(path.dirname(dest));
         } catch (err) {
           await fh.close().catch(() => undefined);
           await fsp.unlink(tmp).catch(() => undefined);
