@@ -5,6 +5,7 @@ import { LRUCache } from 'lru-cache';
 import { scanBlobFiles } from '../blobstore/filesystem/scan-blob-files';
 import { DirectorySyncer, SyncDirectory } from '../blobstore/filesystem/directory-syncer';
 import { Digest } from '../digest/digest';
+import { Code, StatusError } from '../grpc/status-error';
 import { encode, re, REv2 } from '../proto';
 import { ActionCache } from './action-cache';
 
@@ -90,7 +91,9 @@ export class FileActionCache implements ActionCache {
     const bytes = encode(re.ActionResult, result as REv2.ActionResult);
     const dest = entryPath(this.root, actionDigest.key);
     const tmp = path.join(this.root, 'tmp', `${actionDigest.hash}-${randomBytes(6).toString('hex')}`);
-    const fh = await fsp.open(tmp, 'wx');
+    const fh = await fsp.open(tmp, 'wx').catch((err) => {
+      throw this.diskError(err);
+    });
     try {
       try {
         await fh.writeFile(bytes);
@@ -104,9 +107,16 @@ export class FileActionCache implements ActionCache {
     } catch (err) {
       // A failed write (e.g. ENOSPC) must not leave temp files behind until the next restart.
       await fsp.unlink(tmp).catch(() => undefined);
-      throw err;
+      throw this.diskError(err);
     }
     this.index.set(actionDigest.key, { size: bytes.length, touchedMs: Date.now() });
+  }
+
+  /** A full disk is RESOURCE_EXHAUSTED (retryable) saying where; other errors pass unchanged. */
+  private diskError(err: unknown): unknown {
+    const code = (err as NodeJS.ErrnoException)?.code;
+    if (code !== 'ENOSPC' && code !== 'EDQUOT') return err;
+    return new StatusError(Code.RESOURCE_EXHAUSTED, `no space left on the action cache disk at ${this.root} (${code}); the result was not stored — retry later`);
   }
 }
 

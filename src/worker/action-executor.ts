@@ -88,6 +88,7 @@ export class ActionExecutor implements Executor {
     const finished = (status: WorkerPb.ExecutionFinished['status'], result?: REv2.IActionResult) =>
       worker.ExecutionFinished.create({ executionId: a.executionId, status, result: result ?? null, cpuSeconds: cpu?.seconds ?? 0 });
     const runEnded = new AbortController();
+    let phase = 'preparing';
     try {
       const fn = digestFunctionOf(a);
       const store = this.o.casFor(a.instanceName);
@@ -98,6 +99,7 @@ export class ActionExecutor implements Executor {
       const cwd = path.join(root, ...relativeComponents(command.workingDirectory ?? '', 'working_directory'));
       await fsp.rm(root, { recursive: true, force: true });
 
+      phase = 'fetching the input root';
       meta.inputFetchStartTimestamp = ts();
       const tree = await this.o.inputRoot.materialize(store, inputRoot, root, signal, a.inputDirectories);
       meta.inputFetchCompletedTimestamp = ts();
@@ -107,6 +109,7 @@ export class ActionExecutor implements Executor {
       if (this.o.runAs) await chownDirectories(root, this.o.runAs);
 
       const timeoutMs = durationMs(a.timeout) || durationMs(a.action.timeout) || (this.o.defaultTimeoutMs ?? 3_600_000);
+      phase = 'running the command';
       meta.executionStartTimestamp = ts();
       const onSpawn = (pid: number) => {
         cpu = new ProcessGroupCpu(pid);
@@ -125,6 +128,7 @@ export class ActionExecutor implements Executor {
       meta.executionCompletedTimestamp = ts();
       if (run.cancelled) throw cancelled();
 
+      phase = 'collecting outputs';
       meta.outputUploadStartTimestamp = ts();
       const [stdoutDigest, stderrDigest] = await Promise.all([digestFile(stdoutPath, fn), digestFile(stderrPath, fn)]);
       await uploadBlobs(store, [{ digest: stdoutDigest, file: stdoutPath }, { digest: stderrDigest, file: stderrPath }]);
@@ -141,7 +145,7 @@ export class ActionExecutor implements Executor {
       log.info({ exitCode: run.exitCode, outputs: result.outputFiles.length + result.outputDirectories.length }, 'action finished');
       return finished(OK_STATUS, result);
     } catch (err) {
-      const status = signal.aborted ? toRpcStatus(cancelled()) : toRpcStatus(err);
+      const status = signal.aborted ? toRpcStatus(cancelled()) : toRpcStatus(diskFullError(err, phase, this.o));
       (status.code === Code.INTERNAL ? log.error.bind(log) : log.info.bind(log))({ code: Code[status.code], err: status.message }, 'action failed');
       return finished(status);
     } finally {
@@ -152,6 +156,16 @@ export class ActionExecutor implements Executor {
       );
     }
   }
+}
+
+/** ENOSPC on the worker fails the action with where the disk filled up; the worker itself carries on. */
+function diskFullError(err: unknown, phase: string, o: ActionExecutorOptions): unknown {
+  const s = toStatusError(err);
+  if (s.code !== Code.RESOURCE_EXHAUSTED || !/ENOSPC|EDQUOT|no space/i.test(s.message)) return err;
+  return new StatusError(
+    Code.RESOURCE_EXHAUSTED,
+    `worker "${o.workerName}" ran out of disk space while ${phase} (work dir ${o.workDir} and its file cache): ${s.message}; free space there or lower the worker's --cache-max-bytes`,
+  );
 }
 
 interface RmetaWatch {

@@ -121,7 +121,9 @@ export class FilesystemBlobStore implements BlobStore {
       throw new StatusError(Code.RESOURCE_EXHAUSTED, `blob ${digest} is larger than the whole store (${this.options.maxBytes} bytes)`);
     }
     const tmp = path.join(this.tmpDir, `${digest.hash}-${randomBytes(8).toString('hex')}`);
-    const fh = await fsp.open(tmp, 'wx', 0o644);
+    const fh = await fsp.open(tmp, 'wx', 0o644).catch((err) => {
+      throw this.diskError(err, digest);
+    });
     const hash = digest.fn.createHash();
     let size = 0;
     let state: 'open' | 'done' = 'open';
@@ -141,9 +143,13 @@ export class FilesystemBlobStore implements BlobStore {
         if (state !== 'open') throw new StatusError(Code.FAILED_PRECONDITION, `upload of ${digest} is already finished`);
         if (size + chunk.byteLength > digest.size) throw sizeMismatch(digest, size + chunk.byteLength);
         // FileHandle.write may write less than asked (it does not loop like writeFile); a short write would corrupt the blob.
-        for (let off = 0; off < chunk.byteLength; ) {
-          const { bytesWritten } = await fh.write(chunk, off, chunk.byteLength - off);
-          off += bytesWritten;
+        try {
+          for (let off = 0; off < chunk.byteLength; ) {
+            const { bytesWritten } = await fh.write(chunk, off, chunk.byteLength - off);
+            off += bytesWritten;
+          }
+        } catch (err) {
+          throw this.diskError(err, digest);
         }
         hash.update(chunk);
         size += chunk.byteLength;
@@ -175,12 +181,23 @@ export class FilesystemBlobStore implements BlobStore {
         } catch (err) {
           await fh.close().catch(() => undefined);
           await fsp.unlink(tmp).catch(() => undefined);
-          throw err;
+          throw this.diskError(err, digest);
         }
         this.index.set(digest.key, { size: digest.size, touchedMs: this.now() });
       },
       abort: finish,
     };
+  }
+
+  /** A full disk is RESOURCE_EXHAUSTED (retryable) with where and what to do; other errors pass unchanged. */
+  private diskError(err: unknown, digest: Digest): unknown {
+    const code = (err as NodeJS.ErrnoException)?.code;
+    if (code !== 'ENOSPC' && code !== 'EDQUOT') return err;
+    this.options.logger?.warn({ path: this.options.path, digest: `${digest}`, usedBytes: this.usedBytes, maxBytes: this.options.maxBytes }, 'CAS disk full');
+    return new StatusError(
+      Code.RESOURCE_EXHAUSTED,
+      `no space left on the CAS disk at ${this.options.path} while storing ${digest} (${code}); nothing was stored — retry later, and set the store's maxBytes below the disk's free space so old blobs are evicted instead`,
+    );
   }
 
   /** Evicts least recently used blobs until the index and the uploads in progress fit in maxBytes (as far as it can). */
