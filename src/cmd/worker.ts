@@ -18,7 +18,9 @@ import { InputRoot } from '../worker/input-root';
 import { OutputCollector } from '../worker/output-collector';
 import { DEFAULT_PATH, Runner } from '../worker/runner';
 import { Capability, detectToolCapabilities } from '../worker/tool-capabilities';
-import { parseRunAs } from '../worker/run-as';
+import { parseRunAs, RunAs } from '../worker/run-as';
+import { BubblewrapSandbox, NETWORK_PROPERTY, probeBubblewrap } from '../worker/sandbox';
+import type { Logger } from 'pino';
 import { WorkerConnection, WorkerStream } from '../worker/worker-connection';
 import { Authenticator } from '../auth/authenticator';
 import { TokenStore } from '../auth/token-store';
@@ -28,9 +30,12 @@ import { SIDE_PORT_FLAGS, sidePort, startSidePort } from './side-port';
 const USAGE = `usage: node dist/src/cmd/worker.js [--scheduler HOST:PORT] [--cas HOST:PORT] [--name NAME] [--slots N]
        [--work-dir DIR] [--cache-dir DIR] [--cache-max-bytes SIZE] [--property NAME=VALUE]...
        [--token-file FILE (or env RUSTEXEC_TOKEN)] [--tls-ca FILE] [--tls-server-name NAME] [--run-as USER|UID[:GID]]
+       [--sandbox auto|bwrap|none]
        [--http HOST:PORT [--tokens FILE] [--insecure]] [--metrics=false] [--detect-tools=false]
 Each worker needs its own --cache-dir (kept across restarts) on the same filesystem as --work-dir (hardlinks).
 --run-as (worker started as root): commands run as that user, so they cannot modify their read-only inputs.
+--sandbox (default auto: bubblewrap when it works here): each action in its own mount, PID and network namespaces;
+  an action gets the network only with the platform property network=on.
 --http serves /healthz, /readyz (registered with the scheduler) and /metrics; on a non-loopback address /metrics
 needs a bearer token from --tokens FILE (e.g. one holding only a "metrics" token), or --insecure.
 Tools found on the actions' default PATH are advertised (clang-22 → clang=22) unless --detect-tools=false;
@@ -52,7 +57,7 @@ async function main(): Promise<void> {
   try {
     args = parseArgs(process.argv.slice(2), {
       scheduler: 'string', cas: 'string', name: 'string', slots: 'string', 'work-dir': 'string', 'cache-dir': 'string',
-      'cache-max-bytes': 'string', property: 'repeated', help: 'boolean', 'token-file': 'string', 'tls-ca': 'string', 'tls-server-name': 'string', 'run-as': 'string',
+      'cache-max-bytes': 'string', property: 'repeated', help: 'boolean', 'token-file': 'string', 'tls-ca': 'string', 'tls-server-name': 'string', 'run-as': 'string', sandbox: 'string',
       tokens: 'string', insecure: 'boolean', ...SIDE_PORT_FLAGS,
       'detect-tools': 'boolean',
     });
@@ -75,8 +80,11 @@ async function main(): Promise<void> {
   parseListenAddress(scheduler);
   parseListenAddress(casAddress);
   const detected = args['detect-tools'] === false ? [] : await detectToolCapabilities({ searchPath: DEFAULT_PATH });
-  const properties = platformProperties(detected, args.property as string[]);
   const runAs = args['run-as'] ? parseRunAs(String(args['run-as'])) : undefined;
+  const sandbox = chooseSandbox(String(args.sandbox ?? 'auto'), runAs, [workDir, cacheDir], logger);
+  // A sandboxed worker runs actions with or without the network; an unsandboxed one always gives it.
+  const network = (sandbox ? ['off', 'on'] : ['on']).map((value) => ({ name: NETWORK_PROPERTY, value }));
+  const properties = platformProperties([...detected, ...network], args.property as string[]);
 
   await fsp.rm(workDir, { recursive: true, force: true });
   await fsp.mkdir(workDir, { recursive: true });
@@ -98,7 +106,7 @@ async function main(): Promise<void> {
 
   const fileCache = await FileCache.open({ dir: cacheDir, maxBytes: cacheMaxBytes, logger });
   const inputRoot = new InputRoot({ fileCache, directoryCache: new LRUCache<string, REv2.Directory>({ max: 10_000 }) });
-  const executor = new ActionExecutor({ workerName: name, workDir, casFor, inputRoot, runner: new Runner(), outputs: new OutputCollector(), logger, runAs });
+  const executor = new ActionExecutor({ workerName: name, workDir, casFor, inputRoot, runner: new Runner(sandbox), outputs: new OutputCollector(), logger, runAs });
   const connection = new WorkerConnection({ open: () => workerClient.connect(), executor, name, properties, slots, logger });
   connection.start();
   const side = sidePort(args);
@@ -108,6 +116,7 @@ async function main(): Promise<void> {
   const httpAuth = new Authenticator(args.tokens ? await TokenStore.load(String(args.tokens)) : undefined);
   const http = await startSidePort(side, httpAuth, { insecure: args.insecure === true }, logger);
   logger.info({ worker: name, scheduler, cas: casAddress, http: http?.address ?? null, slots, workDir, cacheDir, cacheMaxBytes, runAs, properties: properties.map((p) => `${p.name}=${p.value}`) }, 'worker started');
+  if (sandbox) logger.info({ hidden: [workDir, cacheDir] }, 'actions run in bubblewrap: own mount, PID, IPC, UTS and network namespaces; read-only root; private /tmp');
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -130,6 +139,17 @@ async function main(): Promise<void> {
 }
 
 /** What this machine offers (OSFamily, detected tools) plus `--property NAME=VALUE` flags, which override it. */
+/** `--sandbox`: bubblewrap if it works here (auto), required (bwrap), or none; auto says why it falls back. */
+function chooseSandbox(mode: string, runAs: RunAs | undefined, hidden: string[], logger: Logger): BubblewrapSandbox | undefined {
+  if (!['auto', 'bwrap', 'none'].includes(mode)) throw new Error(`--sandbox must be auto, bwrap or none, got "${mode}"`);
+  if (mode === 'none') return undefined;
+  const probe = probeBubblewrap(runAs);
+  if (probe.ok) return new BubblewrapSandbox('bwrap', hidden);
+  if (mode === 'bwrap') throw new Error(`--sandbox bwrap: ${probe.reason}`);
+  logger.warn({ reason: probe.reason }, 'actions run WITHOUT a sandbox: only their process group is killed at the end, and they see the network and the rest of the machine');
+  return undefined;
+}
+
 function platformProperties(detected: Capability[], flags: string[]): REv2.Platform.IProperty[] {
   const props = new Map<string, string[]>([['OSFamily', [os.platform() === 'linux' ? 'Linux' : os.platform()]]]);
   for (const c of detected) props.set(c.name, [...(props.get(c.name) ?? []), c.value]);

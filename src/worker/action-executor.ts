@@ -17,6 +17,7 @@ import { InputRoot } from './input-root';
 import { OutputCollector } from './output-collector';
 import { relativeComponents } from './path-safety';
 import { Runner } from './runner';
+import { wantsNetwork } from './sandbox';
 import { chownDirectories, RunAs } from './run-as';
 import { durationMs, toTimestamp } from '../util/proto-time';
 
@@ -119,7 +120,7 @@ export class ActionExecutor implements Executor {
         ? this.reportRmeta({ a, cwd, stdoutPath, stderrPath, store, fn, meta, events, signal: runEnded.signal, cpu: () => cpu, log })
         : Promise.resolve();
       const run = await this.o.runner
-        .run({ argv: command.arguments ?? [], env: envOf(command), cwd, stdoutPath, stderrPath, timeoutMs, signal, onSpawn, runAs: this.o.runAs })
+        .run({ argv: command.arguments ?? [], env: envOf(command), cwd, stdoutPath, stderrPath, timeoutMs, signal, onSpawn, runAs: this.o.runAs, sandbox: { root, cwd, network: wantsNetwork(a.action, command) } })
         .finally(() => {
           cpu?.stop();
           runEnded.abort();

@@ -3,6 +3,7 @@ import { constants as osConstants } from 'node:os';
 import { promises as fsp } from 'node:fs';
 import { Code, StatusError } from '../grpc/status-error';
 import { RunAs } from './run-as';
+import { BubblewrapSandbox, findExecutable, SandboxSpec } from './sandbox';
 
 /** The PATH a command gets when its environment names none (Buck2 sends no PATH at all). */
 export const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
@@ -20,6 +21,8 @@ export interface RunRequest {
   onSpawn?: (pid: number) => void;
   /** Run as this user and group instead of the worker's own. */
   runAs?: RunAs;
+  /** Where the action may write and whether it gets the network (used when the runner has a sandbox). */
+  sandbox?: SandboxSpec;
 }
 
 export interface RunResult {
@@ -30,18 +33,28 @@ export interface RunResult {
   termSignal?: string;
 }
 
-/** Runs one command in its own process group and kills the whole group on timeout, cancellation and exit. */
+/**
+ * Runs one command in its own process group and kills the whole group on timeout, cancellation and exit; with a
+ * sandbox, inside it (its PID namespace also ends every process that left the group).
+ */
 export class Runner {
+  constructor(private readonly sandbox?: BubblewrapSandbox) {}
+
   async run(req: RunRequest): Promise<RunResult> {
     if (req.argv.length === 0 || !req.argv[0]) throw new StatusError(Code.INVALID_ARGUMENT, 'Command.arguments is empty: there is nothing to run');
     const env = 'PATH' in req.env ? req.env : { ...req.env, PATH: DEFAULT_PATH };
+    let argv = req.argv;
+    if (this.sandbox && req.sandbox) {
+      if (!(await findExecutable(req.argv[0], req.cwd, env.PATH))) throw spawnError(req, Object.assign(new Error('not found'), { code: 'ENOENT' }));
+      argv = this.sandbox.wrap(req.argv, req.sandbox);
+    }
     const out = await fsp.open(req.stdoutPath, 'w');
     const err = await fsp.open(req.stderrPath, 'w');
     try {
       return await new Promise<RunResult>((resolve, reject) => {
         let timedOut = false;
         let cancelled = false;
-        const child = spawn(req.argv[0], req.argv.slice(1), { cwd: req.cwd, env, detached: true, stdio: ['ignore', out.fd, err.fd], ...req.runAs });
+        const child = spawn(argv[0], argv.slice(1), { cwd: req.cwd, env, detached: true, stdio: ['ignore', out.fd, err.fd], ...req.runAs });
         if (child.pid) req.onSpawn?.(child.pid);
         const killGroup = () => {
           try {

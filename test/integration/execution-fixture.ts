@@ -29,6 +29,13 @@ export interface ExecutionFixture {
   close(): Promise<void>;
 }
 
+/**
+ * Tests here watch actions through files outside their directories (run counters, markers), which the sandbox
+ * forbids: fixture workers run unsandboxed unless a test passes `--sandbox auto|bwrap` (test/worker/sandbox.test.ts
+ * covers the sandbox, and the all-in-one's workers in the e2e tests run sandboxed).
+ */
+const SANDBOX = ['--sandbox', 'none'];
+
 export interface ActionSpec {
   args: string[];
   env?: Record<string, string>;
@@ -107,7 +114,7 @@ export async function startExecutionFixture(overrides: Partial<ServerConfig['exe
     },
     startWorker: (args = []) => {
       const dir = path.join(dataDir, 'workers', String(n++));
-      const child = fork(path.join(__dirname, '../../src/cmd/worker.js'), ['--scheduler', address, '--name', `test-${n}`, '--work-dir', path.join(dir, 'work'), '--cache-dir', path.join(dir, 'cache'), ...args], {
+      const child = fork(path.join(__dirname, '../../src/cmd/worker.js'), ['--scheduler', address, '--name', `test-${n}`, '--work-dir', path.join(dir, 'work'), '--cache-dir', path.join(dir, 'cache'), ...SANDBOX, ...args], {
         stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
         env: { ...process.env, LOG_LEVEL: 'warn', LOG_PRETTY: '0' },
       });
