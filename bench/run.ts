@@ -4,6 +4,7 @@ import { rustBench } from './rust.bench';
 import { s3Bench } from './s3.bench';
 import { codecBench } from './codec.bench';
 import { criticalPathBench } from './critical-path.bench';
+import { digestFunctionsBench } from './digest-functions.bench';
 
 /** `npm run bench`: every benchmark in one run on this machine, so ratios compare like with like. */
 async function main(): Promise<void> {
@@ -11,6 +12,7 @@ async function main(): Promise<void> {
   await codecBench();
   await criticalPathBench();
   await cacheBench();
+  await digestFunctionsBench();
   await s3Bench();
   await rustBench();
   await fusionBench();

@@ -9,13 +9,12 @@ import { ActionCache } from './action-cache';
 /**
  * Serves an entry only if every blob it references (outputs, stdout/stderr, trees and the files inside them) is still
  * in the CAS; otherwise it is a miss, so a client never gets a result it cannot download. The FindMissingBlobs call
- * also refreshes the blobs' lifetimes.
+ * also refreshes the blobs' lifetimes. An entry's digests use its action digest's function.
  */
 export class CompletenessCheckingActionCache implements ActionCache {
   constructor(
     private readonly inner: ActionCache,
     private readonly cas: BlobStore,
-    private readonly fn: DigestFunction,
     private readonly logger?: Logger,
   ) {}
 
@@ -23,7 +22,7 @@ export class CompletenessCheckingActionCache implements ActionCache {
     const result = await this.inner.get(actionDigest);
     if (!result) return undefined;
     try {
-      const digests = await this.referencedDigests(result);
+      const digests = await this.referencedDigests(result, actionDigest.fn);
       const missing = await this.cas.findMissing(digests);
       if (missing.length === 0) return result;
       this.logger?.debug({ action: actionDigest.toString(), missing: missing.length }, 'action cache entry incomplete; treating as miss');
@@ -37,17 +36,17 @@ export class CompletenessCheckingActionCache implements ActionCache {
     return this.inner.put(actionDigest, result);
   }
 
-  private async referencedDigests(r: REv2.ActionResult): Promise<Digest[]> {
+  private async referencedDigests(r: REv2.ActionResult, fn: DigestFunction): Promise<Digest[]> {
     const out: Digest[] = [];
     const add = (d: REv2.IDigest | null | undefined) => {
-      if (d) out.push(Digest.fromProto(d, this.fn));
+      if (d) out.push(Digest.fromProto(d, fn));
     };
     for (const f of r.outputFiles) add(f.digest);
     add(r.stdoutDigest);
     add(r.stderrDigest);
     for (const dir of r.outputDirectories) {
       if (!dir.treeDigest) continue;
-      const treeDigest = Digest.fromProto(dir.treeDigest, this.fn);
+      const treeDigest = Digest.fromProto(dir.treeDigest, fn);
       out.push(treeDigest);
       const tree = re.Tree.decode(await readBlob(this.cas, treeDigest));
       for (const d of [tree.root, ...tree.children]) for (const f of d?.files ?? []) add(f.digest);

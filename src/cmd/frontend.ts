@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { CompletenessCheckingActionCache } from '../actioncache/completeness-checking-action-cache';
 import { newActionCache, newBlobStore } from '../blobstore/configuration/new-blob-store';
 import { ServerConfig } from '../config/server-config';
-import { digestFunctionByName } from '../digest/digest-function';
+import { DIGEST_FUNCTIONS, digestFunctionByName } from '../digest/digest-function';
 import { startGrpcServer, shutdownGrpcServer } from '../grpc/grpc-server';
 import { ActionCacheService, ByteStreamService, CapabilitiesService, ContentAddressableStorageService } from '../grpc/service-definitions';
 import { actionCacheService } from '../services/action-cache-service';
@@ -57,10 +57,11 @@ export async function startFrontend(config: ServerConfig, logger: Logger, extra?
   const list: Instance[] = [];
   for (const [name, ic] of Object.entries(config.instances)) {
     const digestFunction = digestFunctionByName(ic.digestFunction);
+    const digestFunctions = ic.digestFunctions ? ic.digestFunctions.map(digestFunctionByName) : [digestFunction, ...DIGEST_FUNCTIONS.filter((f) => f !== digestFunction)];
     const cas = await newBlobStore(ic.cas, logger.child({ instance: name }));
     const store = await newActionCache(ic.ac);
-    const ac = new CompletenessCheckingActionCache(store, cas, digestFunction, logger);
-    list.push({ name, digestFunction, cas, ac });
+    const ac = new CompletenessCheckingActionCache(store, cas, logger);
+    list.push({ name, digestFunction, digestFunctions, cas, ac });
     options.health?.addCheck(`storage "${name}"`, storageCheck(store, cas, digestFunction));
   }
   const instances = new Instances(list, (name) => auth.checkInstance(name));

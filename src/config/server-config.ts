@@ -6,7 +6,10 @@ import { digestFunctionByName } from '../digest/digest-function';
 import { ConfigError, expectBoolean, expectDuration, expectInteger, expectObject, expectSize, expectString, optional } from './config-reader';
 
 export interface InstanceConfig {
+  /** Used when a request names no function (and the hash length selects no other). */
   digestFunction: string;
+  /** Functions requests may select with digest_function; absent: every function the server implements. */
+  digestFunctions?: string[];
   cas: BlobStoreConfig;
   ac: ActionCacheConfig;
 }
@@ -88,15 +91,16 @@ export function parseServerConfig(text: string, baseDir: string, source = 'confi
       if (name.split('/').some((s) => ['blobs', 'uploads', 'compressed-blobs', 'actions', 'actionResults', 'operations', 'capabilities'].includes(s))) {
         throw new ConfigError(`${at}: instance names may not contain the reserved segment in "${name}"`);
       }
-      const io = expectObject(v, at, ['digestFunction', 'cas', 'ac']);
-      const digestFunction = optional(io, 'digestFunction', at, expectString, 'sha256');
-      try {
-        digestFunctionByName(digestFunction);
-      } catch (err) {
-        throw new ConfigError(`${at}.digestFunction: ${(err as Error).message}`);
+      const io = expectObject(v, at, ['digestFunction', 'digestFunctions', 'cas', 'ac']);
+      const digestFunction = checkDigestFunction(optional(io, 'digestFunction', at, expectString, 'sha256'), `${at}.digestFunction`);
+      let digestFunctions: string[] | undefined;
+      if (io.digestFunctions !== undefined) {
+        if (!Array.isArray(io.digestFunctions) || io.digestFunctions.length === 0) throw new ConfigError(`${at}.digestFunctions: expected a non-empty list of digest function names`);
+        digestFunctions = io.digestFunctions.map((f, i) => checkDigestFunction(expectString(f, `${at}.digestFunctions[${i}]`), `${at}.digestFunctions[${i}]`));
+        if (!digestFunctions.includes(digestFunction)) throw new ConfigError(`${at}.digestFunctions: must include the default digestFunction "${digestFunction}"`);
       }
       if (io.cas === undefined || io.ac === undefined) throw new ConfigError(`${at}: "cas" and "ac" are required`);
-      instances[name] = { digestFunction, cas: parseBlobStoreConfig(io.cas, `${at}.cas`, baseDir), ac: parseActionCacheConfig(io.ac, `${at}.ac`, baseDir) };
+      instances[name] = { digestFunction, digestFunctions, cas: parseBlobStoreConfig(io.cas, `${at}.cas`, baseDir), ac: parseActionCacheConfig(io.ac, `${at}.ac`, baseDir) };
     }
   }
   return {
@@ -109,6 +113,14 @@ export function parseServerConfig(text: string, baseDir: string, source = 'confi
     execution: parseExecutionConfig(o.execution, `${source}.execution`, d.execution),
     security: parseSecurityConfig(o, source, baseDir),
   };
+}
+
+function checkDigestFunction(name: string, at: string): string {
+  try {
+    return digestFunctionByName(name).name;
+  } catch (err) {
+    throw new ConfigError(`${at}: ${(err as Error).message}`);
+  }
 }
 
 function parseSecurityConfig(o: Record<string, unknown>, at: string, baseDir: string): SecurityConfig {

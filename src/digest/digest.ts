@@ -29,7 +29,7 @@ export class Digest {
 
   /** Digest of bytes already in memory. */
   static compute(data: Uint8Array, fn: DigestFunction): Digest {
-    return new Digest(fn.createHash().update(data).digest('hex'), data.byteLength, fn);
+    return new Digest(fn.hashHex(data), data.byteLength, fn);
   }
 
   static empty(fn: DigestFunction): Digest {

@@ -4,7 +4,7 @@ import { invalidArgument } from '../grpc/status-error';
 export interface ResourceName {
   instance: string;
   uploadId?: string;
-  /** Digest function named in the path (for functions that are not inferred from the hash length). */
+  /** Digest function segment of the path (REAPI 2.3: present for functions not inferred from the hash length). */
   digestFunction?: string;
   compressor?: string;
   hash: string;
@@ -12,7 +12,9 @@ export interface ResourceName {
 }
 
 const KEYWORDS = new Set(['blobs', 'uploads', 'compressed-blobs', 'actions', 'actionResults', 'operations', 'capabilities']);
-const NAMED_FUNCTIONS = new Set(['blake3', 'sha256tree']);
+/** A path segment that is a word but no hash, followed by hash and size, names a digest function. */
+const FUNCTION_SEGMENT = /^[a-z][a-z0-9]*$/;
+const HEX = /^[0-9a-f]+$/;
 
 export function parseReadResourceName(name: string): ResourceName {
   const parts = split(name);
@@ -38,7 +40,9 @@ function parseBlobPart(name: string, parts: string[], i: number, instanceParts: 
   if (parts[i] === 'compressed-blobs') compressor = parts[j++];
   else if (parts[i] !== 'blobs') throw malformed(name, 'expected "blobs" after the upload id');
   let digestFunction: string | undefined;
-  if (parts[j] !== undefined && NAMED_FUNCTIONS.has(parts[j])) digestFunction = parts[j++];
+  if (parts[j] !== undefined && FUNCTION_SEGMENT.test(parts[j]) && !HEX.test(parts[j]) && parts[j + 2] !== undefined && /^[0-9]+$/.test(parts[j + 2])) {
+    digestFunction = parts[j++];
+  }
   const hash = parts[j];
   const size = parts[j + 1];
   if (hash === undefined || size === undefined) throw malformed(name, 'missing hash or size');

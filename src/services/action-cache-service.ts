@@ -1,5 +1,6 @@
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { Digest } from '../digest/digest';
 import { unary } from '../grpc/handlers';
 import { Code, StatusError } from '../grpc/status-error';
 import { REv2 } from '../proto';
@@ -16,19 +17,19 @@ export interface ActionCacheServiceOptions {
 export function actionCacheService(instances: Instances, options: ActionCacheServiceOptions, logger: Logger): UntypedServiceImplementation {
   return {
     getActionResult: unary(logger, 'GetActionResult', async (req: REv2.GetActionResultRequest) => {
-      const inst = instances.get(req.instanceName, req.digestFunction);
-      const digest = instances.digest(inst, req.actionDigest, 'action_digest');
+      const { inst, fn } = instances.request(req.instanceName, req.digestFunction, req.actionDigest?.hash);
+      const digest = Digest.fromProto(req.actionDigest, fn, 'action_digest');
       const result = await inst.ac.get(digest);
       if (!result) throw new StatusError(Code.NOT_FOUND, `no action result for ${digest}`);
-      return inlineOutputs(inst.cas, inst.digestFunction, result, req as InlineRequest, options.maxInlineBytes);
+      return inlineOutputs(inst.cas, fn, result, req as InlineRequest, options.maxInlineBytes);
     }),
 
     updateActionResult: unary(logger, 'UpdateActionResult', async (req: REv2.UpdateActionResultRequest) => {
-      const inst = instances.get(req.instanceName, req.digestFunction);
+      const { inst, fn } = instances.request(req.instanceName, req.digestFunction, req.actionDigest?.hash);
       if (!options.updateEnabled) throw new StatusError(Code.PERMISSION_DENIED, `instance "${inst.name}" does not accept action results from clients`);
-      const digest = instances.digest(inst, req.actionDigest, 'action_digest');
+      const digest = Digest.fromProto(req.actionDigest, fn, 'action_digest');
       if (!req.actionResult) throw new StatusError(Code.INVALID_ARGUMENT, 'action_result is missing');
-      validateActionResult(req.actionResult, inst.digestFunction);
+      validateActionResult(req.actionResult, fn);
       await inst.ac.put(digest, req.actionResult);
       return req.actionResult;
     }),

@@ -5,7 +5,7 @@ import { Digest } from '../digest/digest';
 import { parseReadResourceName, parseWriteResourceName, ResourceName } from '../digest/resource-name';
 import { clientStreaming, serverStreaming, unary } from '../grpc/handlers';
 import { Code, invalidArgument, StatusError } from '../grpc/status-error';
-import { asBuffer, bytestream, ByteStreamPb } from '../proto';
+import { asBuffer, bytestream, ByteStreamPb, re } from '../proto';
 import { Instance, Instances } from './instance';
 import { ReadResponseSender } from './read-response-sender';
 import { UploadSessions } from './upload-sessions';
@@ -13,11 +13,8 @@ import { UploadSessions } from './upload-sessions';
 export function byteStreamService(instances: Instances, sessions: UploadSessions, logger: Logger): UntypedServiceImplementation {
   const resolve = (rn: ResourceName): { inst: Instance; digest: Digest } => {
     if (rn.compressor) throw invalidArgument(`compressed-blobs/${rn.compressor} is not supported (no compressors are advertised)`);
-    const inst = instances.get(rn.instance);
-    if (rn.digestFunction && rn.digestFunction !== inst.digestFunction.name) {
-      throw invalidArgument(`digest function "${rn.digestFunction}" is not served by instance "${inst.name}" (${inst.digestFunction.name})`);
-    }
-    return { inst, digest: Digest.of(rn.hash, rn.size, inst.digestFunction, 'resource_name') };
+    const { inst, fn } = instances.request(rn.instance, functionIdOfSegment(rn.digestFunction), rn.hash);
+    return { inst, digest: Digest.of(rn.hash, rn.size, fn, 'resource_name') };
   };
 
   return {
@@ -117,4 +114,12 @@ export function byteStreamService(instances: Instances, sessions: UploadSessions
       return bytestream.QueryWriteStatusResponse.create({ committedSize: Long.fromNumber(s.writer.committedSize), complete: false });
     }),
   };
+}
+
+/** The DigestFunction.Value named by a resource-name segment ("blake3"); undefined when there is none. */
+function functionIdOfSegment(segment: string | undefined): number | undefined {
+  if (segment === undefined) return undefined;
+  const id = (re.DigestFunction.Value as unknown as Record<string, number>)[segment.toUpperCase()];
+  if (id === undefined || id === re.DigestFunction.Value.UNKNOWN) throw invalidArgument(`resource_name names digest function "${segment}", which REAPI does not define`);
+  return id;
 }

@@ -3,7 +3,7 @@ import Long from 'long';
 import type { Logger } from 'pino';
 import { unary } from '../grpc/handlers';
 import { re, REv2, semver } from '../proto';
-import { Instances } from './instance';
+import { acceptedFunctions, Instances } from './instance';
 
 export interface CapabilitiesOptions {
   maxBatchTotalSizeBytes: number;
@@ -16,10 +16,11 @@ export function capabilitiesService(instances: Instances, options: CapabilitiesO
     getCapabilities: unary(logger, 'GetCapabilities', async (req: REv2.GetCapabilitiesRequest) => {
       const inst = instances.get(req.instanceName);
       const fn = inst.digestFunction.id;
+      const fns = acceptedFunctions(inst).map((f) => f.id);
       const priorities = re.PriorityCapabilities.create({ priorities: [{ minPriority: -1000, maxPriority: 1000 }] });
       return re.ServerCapabilities.create({
         cacheCapabilities: {
-          digestFunctions: [fn],
+          digestFunctions: fns,
           actionCacheUpdateCapabilities: { updateEnabled: options.acUpdateEnabled },
           cachePriorityCapabilities: priorities,
           maxBatchTotalSizeBytes: Long.fromNumber(options.maxBatchTotalSizeBytes),
@@ -28,8 +29,8 @@ export function capabilitiesService(instances: Instances, options: CapabilitiesO
           supportedBatchUpdateCompressors: [],
         },
         executionCapabilities: {
-          digestFunction: fn,
-          digestFunctions: [fn],
+          digestFunction: fn, // deprecated single value (Bazel ≤ 6 compares it with its own): the default
+          digestFunctions: fns,
           execEnabled: options.execEnabled(inst.name),
           executionPriorityCapabilities: priorities,
         },

@@ -19,20 +19,20 @@ export function casService(instances: Instances, options: CasServiceOptions, log
   const maxPage = options.maxTreePageSize ?? 5000;
   return {
     findMissingBlobs: unary(logger, 'FindMissingBlobs', async (req: REv2.FindMissingBlobsRequest) => {
-      const inst = instances.get(req.instanceName, req.digestFunction);
-      const digests = req.blobDigests.map((d, i) => instances.digest(inst, d, `blob_digests[${i}]`));
+      const { inst, fn } = instances.request(req.instanceName, req.digestFunction, req.blobDigests[0]?.hash);
+      const digests = req.blobDigests.map((d, i) => Digest.fromProto(d, fn, `blob_digests[${i}]`));
       const missing = await inst.cas.findMissing(digests);
       return re.FindMissingBlobsResponse.create({ missingBlobDigests: missing.map((d) => d.toProto()) });
     }),
 
     batchUpdateBlobs: unary(logger, 'BatchUpdateBlobs', async (req: REv2.BatchUpdateBlobsRequest) => {
-      const inst = instances.get(req.instanceName, req.digestFunction);
+      const { inst, fn } = instances.request(req.instanceName, req.digestFunction, req.requests[0]?.digest?.hash);
       const total = req.requests.reduce((n, r) => n + (r.data?.byteLength ?? 0), 0);
       checkBatchSize(total, options.maxBatchTotalSizeBytes, 'BatchUpdateBlobs');
       const responses = await Promise.all(
         req.requests.map(async (r, i) => {
           try {
-            const digest = instances.digest(inst, r.digest, `requests[${i}].digest`);
+            const digest = Digest.fromProto(r.digest, fn, `requests[${i}].digest`);
             if (r.compressor) throw new StatusError(Code.INVALID_ARGUMENT, `requests[${i}]: compressor ${r.compressor} is not supported (none is advertised)`);
             await putBlob(inst.cas, digest, asBuffer(r.data));
             return { digest: r.digest, status: OK_STATUS };
@@ -45,10 +45,10 @@ export function casService(instances: Instances, options: CasServiceOptions, log
     }),
 
     batchReadBlobs: unary(logger, 'BatchReadBlobs', async (req: REv2.BatchReadBlobsRequest) => {
-      const inst = instances.get(req.instanceName, req.digestFunction);
+      const { inst, fn } = instances.request(req.instanceName, req.digestFunction, req.digests[0]?.hash);
       const parsed = req.digests.map((d, i) => {
         try {
-          return instances.digest(inst, d, `digests[${i}]`);
+          return Digest.fromProto(d, fn, `digests[${i}]`);
         } catch (err) {
           return err as StatusError;
         }
@@ -69,8 +69,8 @@ export function casService(instances: Instances, options: CasServiceOptions, log
     }),
 
     getTree: serverStreaming(logger, 'GetTree', async (req: REv2.GetTreeRequest, call: ServerWritableStream<REv2.GetTreeRequest, REv2.GetTreeResponse>) => {
-      const inst = instances.get(req.instanceName, req.digestFunction);
-      const root = instances.digest(inst, req.rootDigest, 'root_digest');
+      const { inst, fn } = instances.request(req.instanceName, req.digestFunction, req.rootDigest?.hash);
+      const root = Digest.fromProto(req.rootDigest, fn, 'root_digest');
       if (req.pageSize < 0) throw new StatusError(Code.INVALID_ARGUMENT, `page_size ${req.pageSize} is negative`);
       const pageSize = Math.min(req.pageSize || maxPage, maxPage);
       for await (const page of walkTree(inst.cas, root, pageSize, req.pageToken)) {

@@ -46,14 +46,14 @@ export function executionService(instances: Instances, scheduler: Scheduler, opt
 
   return {
     execute: serverStreaming(logger, 'Execute', async (req: REv2.ExecuteRequest, call: OpStream) => {
-      const inst = instances.get(req.instanceName, req.digestFunction);
-      const actionDigest = instances.digest(inst, req.actionDigest, 'action_digest');
+      const { inst, fn } = instances.request(req.instanceName, req.digestFunction, req.actionDigest?.hash);
+      const actionDigest = Digest.fromProto(req.actionDigest, fn, 'action_digest');
       const meta = requestMetadata(call.metadata);
       const log = logger.child({ action: actionDigest.toString(), mnemonic: meta?.actionMnemonic || undefined });
 
       const action = await loadProto(inst, actionDigest, re.Action, 'Action');
-      const commandDigest = instances.digest(inst, action.commandDigest, 'action.command_digest');
-      const inputRoot = instances.digest(inst, action.inputRootDigest, 'action.input_root_digest');
+      const commandDigest = Digest.fromProto(action.commandDigest, fn, 'action.command_digest');
+      const inputRoot = Digest.fromProto(action.inputRootDigest, fn, 'action.input_root_digest');
       const timeoutMs = resolveTimeout(action, options);
 
       if (!req.skipCacheLookup && !action.doNotCache) {
@@ -61,7 +61,7 @@ export function executionService(instances: Instances, scheduler: Scheduler, opt
         if (cached) {
           log.debug('served from the action cache');
           scheduler.cacheHit({ invocationId: meta?.toolInvocationId ?? '', instanceName: inst.name, actionDigest: actionDigest.toString(), mnemonic: meta?.actionMnemonic || undefined });
-          const response = re.ExecuteResponse.create({ result: await inlineOutputs(inst.cas, inst.digestFunction, cached, req, options.maxInlineBytes), cachedResult: true, status: { code: 0 } });
+          const response = re.ExecuteResponse.create({ result: await inlineOutputs(inst.cas, fn, cached, req, options.maxInlineBytes), cachedResult: true, status: { code: 0 } });
           await writeMessage(call, completedOperation(`operations/cached-${actionDigest.hash}`, actionDigest, inst, response));
           return;
         }
@@ -80,7 +80,7 @@ export function executionService(instances: Instances, scheduler: Scheduler, opt
       const execution = scheduler.submit({
         rust,
         instanceName: inst.name,
-        digestFunction: inst.digestFunction,
+        digestFunction: fn,
         actionDigest,
         action,
         command,
@@ -166,7 +166,7 @@ const STAGE: Record<Stage, number> = { QUEUED: re.ExecutionStage.Value.QUEUED, E
 /** ExecuteOperationMetadata for a stage; rustc actions also carry their class as auxiliary metadata. */
 function operationMetadata(stage: Stage, actionDigest: Digest, inst: Instance, rust?: Execution['request']['rust']) {
   const partialExecutionMetadata = rust ? { auxiliaryMetadata: [packAny(worker.ActionClass, worker.ActionClass.create({ kind: rust.kind, crateName: rust.crateName ?? '', fused: !!rust.pairKey }))] } : undefined;
-  return packAny(re.ExecuteOperationMetadata, re.ExecuteOperationMetadata.create({ stage: STAGE[stage], actionDigest: actionDigest.toProto(), digestFunction: inst.digestFunction.id, partialExecutionMetadata }));
+  return packAny(re.ExecuteOperationMetadata, re.ExecuteOperationMetadata.create({ stage: STAGE[stage], actionDigest: actionDigest.toProto(), digestFunction: actionDigest.fn.id, partialExecutionMetadata }));
 }
 
 async function operationOf(e: Execution, inst: Instance, inline: REv2.ExecuteRequest | undefined, maxInlineBytes: number): Promise<LongrunningPb.Operation> {
@@ -174,7 +174,7 @@ async function operationOf(e: Execution, inst: Instance, inline: REv2.ExecuteReq
   if (!e.done || !e.response) return longrunning.Operation.create({ name: e.operationName, metadata, done: false });
   let response = e.response;
   if (inline && response.result && (inline.inlineStdout || inline.inlineStderr || inline.inlineOutputFiles.length)) {
-    const result = await inlineOutputs(inst.cas, inst.digestFunction, response.result as REv2.ActionResult, inline, maxInlineBytes).catch(() => response.result as REv2.ActionResult);
+    const result = await inlineOutputs(inst.cas, e.request.actionDigest.fn, response.result as REv2.ActionResult, inline, maxInlineBytes).catch(() => response.result as REv2.ActionResult);
     response = re.ExecuteResponse.create({ ...response, result });
   }
   return longrunning.Operation.create({ name: e.operationName, metadata, done: true, response: packAny(re.ExecuteResponse, response) });

@@ -2,13 +2,17 @@ import { ActionCache } from '../actioncache/action-cache';
 import { BlobStore } from '../blobstore/blob-store';
 import { Digest } from '../digest/digest';
 import { DigestFunction } from '../digest/digest-function';
+import { selectDigestFunction } from '../digest/select-digest-function';
 import { invalidArgument } from '../grpc/status-error';
 import { REv2 } from '../proto';
 
-/** One REAPI instance: its own CAS, AC and digest function. Instances never see each other's data. */
+/** One REAPI instance: its own CAS, AC and digest functions. Instances never see each other's data. */
 export interface Instance {
   readonly name: string;
+  /** Used when a request names no function and the hash length does not select another. */
   readonly digestFunction: DigestFunction;
+  /** Every function requests may select (includes digestFunction); absent: only digestFunction. */
+  readonly digestFunctions?: readonly DigestFunction[];
   readonly cas: BlobStore;
   readonly ac: ActionCache;
 }
@@ -29,17 +33,28 @@ export class Instances {
     return [...this.byName.keys()];
   }
 
-  /** INVALID_ARGUMENT for an unknown name (NOT_FOUND would read as a cache miss to clients). */
+  /**
+   * INVALID_ARGUMENT for an unknown name (NOT_FOUND would read as a cache miss to clients), or for a requested
+   * digest function the instance does not accept.
+   */
   get(name: string | null | undefined, requestedFunction?: number | null): Instance {
     this.authorize(name ?? ''); // before the lookup, so a token cannot probe which instances exist
     const inst = this.byName.get(name ?? '');
     if (!inst) {
       throw invalidArgument(`unknown instance name "${name ?? ''}"; this server serves ${this.names.map((n) => `"${n}"`).join(', ')}`);
     }
-    if (requestedFunction && requestedFunction !== inst.digestFunction.id) {
-      throw invalidArgument(`digest_function ${requestedFunction} is not supported by instance "${inst.name}", which uses ${inst.digestFunction.name}`);
-    }
+    if (requestedFunction) selectDigestFunction(acceptedFunctions(inst), inst.digestFunction, requestedFunction, undefined, inst.name);
     return inst;
+  }
+
+  /**
+   * The instance and digest function of one request: `requestedFunction` (the RPC's digest_function or the resource
+   * name's segment) when set, else inferred from `sampleHash`'s length, else the instance's default.
+   */
+  request(name: string | null | undefined, requestedFunction: number | null | undefined, sampleHash?: string | null): { inst: Instance; fn: DigestFunction } {
+    const inst = this.get(name);
+    const fn = selectDigestFunction(acceptedFunctions(inst), inst.digestFunction, requestedFunction, sampleHash ? sampleHash.length : undefined, inst.name);
+    return { inst, fn };
   }
 
   /** For the server's own work (e.g. recording a worker's result), outside any client's permissions. */
@@ -52,4 +67,8 @@ export class Instances {
   digest(inst: Instance, d: REv2.IDigest | null | undefined, what: string): Digest {
     return Digest.fromProto(d, inst.digestFunction, what);
   }
+}
+
+export function acceptedFunctions(inst: Instance): readonly DigestFunction[] {
+  return inst.digestFunctions ?? [inst.digestFunction];
 }

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import type { Logger } from 'pino';
 import { BlobStore } from '../blobstore/blob-store';
 import { Digest } from '../digest/digest';
-import { DigestFunction, SHA1, SHA256 } from '../digest/digest-function';
+import { DIGEST_FUNCTIONS, DigestFunction, digestFunctionById, digestFunctionLabel } from '../digest/digest-function';
 import { Code, invalidArgument, StatusError, toStatusError } from '../grpc/status-error';
 import { OK_STATUS, toRpcStatus } from '../grpc/rpc-status';
 import { re, REv2, rpc, worker, WorkerPb } from '../proto';
@@ -37,8 +37,6 @@ export interface ActionExecutorOptions {
   runAs?: RunAs;
   now?: () => number;
 }
-
-const FUNCTIONS: DigestFunction[] = [SHA256, SHA1];
 
 /** The whole pipeline for one assignment: input root → run → upload outputs → ExecutionFinished. */
 export class ActionExecutor implements Executor {
@@ -188,13 +186,13 @@ function cancelled(): StatusError {
 }
 
 function digestFunctionOf(a: WorkerPb.Assignment): DigestFunction {
-  const byId = FUNCTIONS.find((f) => f.id === a.digestFunction);
+  const byId = digestFunctionById(a.digestFunction);
   if (byId) return byId;
   // UNKNOWN (0): REAPI infers the function from the hash length.
   const len = a.actionDigest?.hash?.length;
-  const byLength = a.digestFunction === re.DigestFunction.Value.UNKNOWN ? FUNCTIONS.find((f) => f.hexLength === len) : undefined;
+  const byLength = a.digestFunction === re.DigestFunction.Value.UNKNOWN ? DIGEST_FUNCTIONS.find((f) => f.inferredFromLength && f.hexLength === len) : undefined;
   if (byLength) return byLength;
-  throw invalidArgument(`digest function ${re.DigestFunction.Value[a.digestFunction] ?? a.digestFunction} is not supported by this worker (supported: ${FUNCTIONS.map((f) => f.name).join(', ')})`);
+  throw invalidArgument(`digest function ${digestFunctionLabel(a.digestFunction)} is not supported by this worker (supported: ${DIGEST_FUNCTIONS.map((f) => f.name).join(', ')})`);
 }
 
 function envOf(command: REv2.ICommand): Record<string, string> {

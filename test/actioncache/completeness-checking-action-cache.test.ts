@@ -34,7 +34,7 @@ async function setup(present: (s: ReturnType<typeof scenario>) => Blob[]) {
   const s = scenario();
   const cas = new CountingBlobStore(new MemoryBlobStore(1 << 20));
   for (const b of present(s)) await putBlob(cas, b.digest, b.data);
-  const ac = new CompletenessCheckingActionCache(new MemoryActionCache(1 << 20), cas, SHA256);
+  const ac = new CompletenessCheckingActionCache(new MemoryActionCache(1 << 20), cas);
   await ac.put(s.action, s.result);
   return { s, cas, ac };
 }

@@ -76,8 +76,19 @@ describe('server config', () => {
     rejects({ maxInlineBytes: '12 parsecs' }, 'config.maxInlineBytes: expected a size', '"12 parsecs"');
     rejects({ uploadIdle: '10' }, 'config.uploadIdle: expected a duration');
     rejects(instance({ existenceCaching: { backend: { memory: { maxBytes: 1 } }, ttl: '0s' } }), 'config.instances["main"].cas.existenceCaching.ttl', 'at least 1ms');
-    rejects({ instances: { main: { digestFunction: 'blake3', cas: { memory: { maxBytes: 1 } }, ac: { memory: {} } } } }, 'digestFunction', 'blake3');
+    rejects({ instances: { main: { digestFunction: 'md5', cas: { memory: { maxBytes: 1 } }, ac: { memory: {} } } } }, 'digestFunction', 'md5');
     rejects('{ not json', 'config: not valid JSON5');
+  });
+
+  it('reads an instance\'s default digest function and the list requests may select', () => {
+    const mem = { cas: { memory: { maxBytes: 1 } }, ac: { memory: {} } };
+    const c = parse({ instances: { buck: { digestFunction: 'BLAKE3', digestFunctions: ['blake3', 'sha256'], ...mem }, all: mem } });
+    assert.equal(c.instances.buck.digestFunction, 'blake3');
+    assert.deepEqual(c.instances.buck.digestFunctions, ['blake3', 'sha256']);
+    assert.equal(c.instances.all.digestFunctions, undefined, 'absent: every function the server implements');
+    rejects({ instances: { x: { digestFunctions: ['sha256', 'sha256tree'], ...mem } } }, 'config.instances["x"].digestFunctions[1]', 'sha256tree', 'supported: sha256, sha1, sha384, sha512, blake3');
+    rejects({ instances: { x: { digestFunction: 'blake3', digestFunctions: ['sha256'], ...mem } } }, 'must include the default', 'blake3');
+    rejects({ instances: { x: { digestFunctions: [], ...mem } } }, 'non-empty list');
   });
 
   it('refuses instance names that would collide with resource-name segments', () => {

@@ -45,11 +45,12 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   };
 }
 
-/** Two instances with separate storage: "main" on disk and "team/b" in memory (behind a verifying store). */
+/** Two instances with separate storage: "main" on disk (SHA-256 only) and "team/b" in memory (behind a verifying store). */
 export function twoInstances(dataDir: string): Record<string, InstanceConfig> {
   return {
     main: {
       digestFunction: 'sha256',
+      digestFunctions: ['sha256'],
       cas: { filesystem: { path: path.join(dataDir, 'main', 'cas'), maxBytes: 1e9 } },
       ac: { filesystem: { path: path.join(dataDir, 'main', 'ac'), maxBytes: 1024 ** 3 } },
     },

@@ -8,7 +8,7 @@ import { executionServices } from '../../src/cmd/execution-services';
 import { Frontend, startFrontend } from '../../src/cmd/frontend';
 import { defaultConfig, ServerConfig } from '../../src/config/server-config';
 import { Digest } from '../../src/digest/digest';
-import { SHA256 } from '../../src/digest/digest-function';
+import { DigestFunction, SHA256 } from '../../src/digest/digest-function';
 import { ExecutionService } from '../../src/grpc/service-definitions';
 import { silentLogger } from '../../src/logging/logger';
 import { encode, LongrunningPb, re, REv2 } from '../../src/proto';
@@ -52,12 +52,15 @@ export interface ActionSpec {
   salt?: string;
 }
 
-export function digestOf(data: Buffer | string): REv2.Digest {
-  return Digest.compute(Buffer.from(data), SHA256).toProto();
+export function digestOf(data: Buffer | string, fn: DigestFunction = SHA256): REv2.Digest {
+  return Digest.compute(Buffer.from(data), fn).toProto();
 }
 
-/** A frontend with the scheduler and Execution service in-process, plus real worker processes. */
-export async function startExecutionFixture(overrides: Partial<ServerConfig['execution']> = {}): Promise<ExecutionFixture> {
+/**
+ * A frontend with the scheduler and Execution service in-process, plus real worker processes. `fn` is the digest
+ * function the fixture's uploads and actions use (sent as digest_function when it is not the default SHA-256).
+ */
+export async function startExecutionFixture(overrides: Partial<ServerConfig['execution']> = {}, fn: DigestFunction = SHA256): Promise<ExecutionFixture> {
   const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'rustexec-exec-'));
   const config: ServerConfig = { ...defaultConfig(dataDir), listen: '127.0.0.1:0' };
   config.execution = { ...config.execution, ...overrides };
@@ -71,8 +74,8 @@ export async function startExecutionFixture(overrides: Partial<ServerConfig['exe
   let n = 0;
 
   const upload = async (...blobs: (Buffer | string)[]) => {
-    const requests = blobs.map((b) => ({ digest: digestOf(b), data: Buffer.from(b) }));
-    const res = await clients.cas.batchUpdateBlobs({ requests });
+    const requests = blobs.map((b) => ({ digest: digestOf(b, fn), data: Buffer.from(b) }));
+    const res = await clients.cas.batchUpdateBlobs({ requests, digestFunction: fn === SHA256 ? 0 : fn.id });
     for (const r of res.responses) if (r.status?.code) throw new Error(`upload failed: ${r.status.message}`);
     return requests.map((r) => r.digest);
   };
@@ -101,8 +104,8 @@ export async function startExecutionFixture(overrides: Partial<ServerConfig['exe
       const action = encode(
         re.Action,
         re.Action.create({
-          commandDigest: digestOf(command),
-          inputRootDigest: digestOf(root),
+          commandDigest: digestOf(command, fn),
+          inputRootDigest: digestOf(root, fn),
           timeout: o.timeoutSeconds ? { seconds: Long.fromNumber(o.timeoutSeconds) } : undefined,
           doNotCache: o.doNotCache ?? false,
           platform: o.platform ? { properties: o.platform } : undefined,
@@ -110,7 +113,7 @@ export async function startExecutionFixture(overrides: Partial<ServerConfig['exe
         }),
       );
       await upload(command, root, action, ...dirs);
-      return digestOf(action);
+      return digestOf(action, fn);
     },
     startWorker: (args = []) => {
       const dir = path.join(dataDir, 'workers', String(n++));

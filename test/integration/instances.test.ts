@@ -83,7 +83,7 @@ describe('Instances', () => {
     });
   });
 
-  it('rejects a digest_function the instance does not use', async () => {
+  it('rejects a digest_function the instance does not enable', async () => {
     await expectStatus(
       server.clients.cas.findMissingBlobs({ instanceName: 'main', digestFunction: re.DigestFunction.Value.SHA1, blobDigests: [] }),
       Code.INVALID_ARGUMENT,

@@ -7,11 +7,9 @@ import { BlobWriter } from '../blob-store';
 
 type OpenWrite = (cb: (err: ServiceError | null, res?: ByteStreamPb.WriteResponse) => void) => ClientWritableStream<ByteStreamPb.WriteRequest>;
 
-const NAMED_FUNCTIONS = new Set(['blake3', 'sha256tree']);
-
 /** `{hash}/{size}`, with the function segment for digest functions not inferred from the hash length. */
 export function resourcePath(digest: Digest): string {
-  return NAMED_FUNCTIONS.has(digest.fn.name) ? `${digest.fn.name}/${digest}` : `${digest}`;
+  return digest.fn.inferredFromLength ? `${digest}` : `${digest.fn.name}/${digest}`;
 }
 
 /**
