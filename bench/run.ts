@@ -5,6 +5,7 @@ import { s3Bench } from './s3.bench';
 import { codecBench } from './codec.bench';
 import { criticalPathBench } from './critical-path.bench';
 import { digestFunctionsBench } from './digest-functions.bench';
+import { zstdBench } from './zstd.bench';
 
 /** `npm run bench`: every benchmark in one run on this machine, so ratios compare like with like. */
 async function main(): Promise<void> {
@@ -13,6 +14,7 @@ async function main(): Promise<void> {
   await criticalPathBench();
   await cacheBench();
   await digestFunctionsBench();
+  await zstdBench();
   await s3Bench();
   await rustBench();
   await fusionBench();

@@ -3,5 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  # zstd-napi compiles its bundled libzstd with node-gyp; without this its prebuild-install first tries a GitHub
+  # download, which this project must not depend on.
+  npm_config_build_from_source=zstd-napi npm ci --no-audit --no-fund
 fi

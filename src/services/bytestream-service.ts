@@ -1,6 +1,9 @@
 import type { ServerReadableStream, ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import Long from 'long';
 import type { Logger } from 'pino';
+import { checkCompressorSegment, ZSTD_SERVE_LEVEL } from '../compression/compressor';
+import { DecompressingWriter } from '../compression/decompressing-writer';
+import { compressChunks } from '../compression/zstd';
 import { Digest } from '../digest/digest';
 import { parseReadResourceName, parseWriteResourceName, ResourceName } from '../digest/resource-name';
 import { clientStreaming, serverStreaming, unary } from '../grpc/handlers';
@@ -11,21 +14,40 @@ import { ReadResponseSender } from './read-response-sender';
 import { UploadSessions } from './upload-sessions';
 
 export function byteStreamService(instances: Instances, sessions: UploadSessions, logger: Logger): UntypedServiceImplementation {
-  const resolve = (rn: ResourceName): { inst: Instance; digest: Digest } => {
-    if (rn.compressor) throw invalidArgument(`compressed-blobs/${rn.compressor} is not supported (no compressors are advertised)`);
+  const resolve = (rn: ResourceName): { inst: Instance; digest: Digest; compressor?: 'zstd' } => {
+    const compressor = rn.compressor === undefined ? undefined : checkCompressorSegment(rn.compressor);
     const { inst, fn } = instances.request(rn.instance, functionIdOfSegment(rn.digestFunction), rn.hash);
-    return { inst, digest: Digest.of(rn.hash, rn.size, fn, 'resource_name') };
+    return { inst, digest: Digest.of(rn.hash, rn.size, fn, 'resource_name'), compressor };
   };
+  // Uploads of the same name in compressed and plain form are different sessions (their offsets differ).
+  const sessionKey = (rn: ResourceName & { uploadId: string }, digest: Digest) => `${rn.instance}\n${rn.uploadId}\n${rn.compressor ?? ''}\n${digest.key}`;
+  // A finished compressed upload reports -1: its compressed size is not known to the server (REAPI).
+  const completeSize = (digest: Digest, compressor: string | undefined) => Long.fromNumber(compressor ? -1 : digest.size);
 
   return {
     read: serverStreaming(logger, 'Read', async (req: ByteStreamPb.ReadRequest, call: ServerWritableStream<ByteStreamPb.ReadRequest, ByteStreamPb.ReadResponse>) => {
-      const { inst, digest } = resolve(parseReadResourceName(req.resourceName));
+      const { inst, digest, compressor } = resolve(parseReadResourceName(req.resourceName));
       const offset = Long.fromValue(req.readOffset);
       const limit = Long.fromValue(req.readLimit);
       if (offset.isNegative() || offset.greaterThan(digest.size)) {
         throw new StatusError(Code.OUT_OF_RANGE, `read_offset ${offset} is outside blob ${digest} (size ${digest.size})`);
       }
       if (limit.isNegative()) throw new StatusError(Code.OUT_OF_RANGE, `read_limit ${limit} is negative`);
+      if (compressor) {
+        if (!limit.isZero()) throw invalidArgument(`read_limit must be 0 when reading compressed-blobs (it was ${limit})`);
+        // compressed-blobs: read_offset counts uncompressed bytes; the rest of the blob goes out as one zstd frame.
+        const stream = await inst.cas.get(digest, { offset: offset.toNumber() });
+        try {
+          const sender = new ReadResponseSender(call);
+          for await (const chunk of compressChunks(stream, ZSTD_SERVE_LEVEL)) {
+            if (call.cancelled) return;
+            await sender.sendBytes(chunk);
+          }
+        } finally {
+          stream.destroy();
+        }
+        return;
+      }
       const start = offset.toNumber();
       const end = limit.isZero() ? digest.size : Math.min(digest.size, start + limit.toNumber());
       const reader = await inst.cas.open(digest, { offset: start, limit: end - start });
@@ -59,7 +81,7 @@ export function byteStreamService(instances: Instances, sessions: UploadSessions
             const rn = parseWriteResourceName(msg.resourceName);
             const target = resolve(rn);
             digest = target.digest;
-            key = `${rn.instance}\n${rn.uploadId}\n${digest.key}`;
+            key = sessionKey(rn, digest);
             // Early completion: the blob is already stored, so the client need not send the rest.
             if ((await target.inst.cas.findMissing([digest])).length === 0) {
               const existing = sessions.get(key);
@@ -67,7 +89,7 @@ export function byteStreamService(instances: Instances, sessions: UploadSessions
                 sessions.remove(key);
                 void existing.writer.abort();
               }
-              return bytestream.WriteResponse.create({ committedSize: Long.fromNumber(digest.size) });
+              return bytestream.WriteResponse.create({ committedSize: completeSize(digest, target.compressor) });
             }
             const existing = sessions.get(key);
             if (existing?.busy) throw new StatusError(Code.ABORTED, `another stream is already writing ${msg.resourceName}`);
@@ -76,7 +98,8 @@ export function byteStreamService(instances: Instances, sessions: UploadSessions
               session = existing;
             } else {
               if (offset !== 0) throw new StatusError(Code.NOT_FOUND, `no upload in progress for ${msg.resourceName}; start again at write_offset 0`);
-              session = sessions.add(key, await target.inst.cas.createWriter(digest));
+              const writer = await target.inst.cas.createWriter(digest);
+              session = sessions.add(key, target.compressor ? new DecompressingWriter(writer, digest) : writer);
             }
           } else if (msg.resourceName && msg.resourceName !== firstName) {
             throw invalidArgument(`resource_name changed within one Write stream (from "${firstName}" to "${msg.resourceName}")`);
@@ -105,11 +128,11 @@ export function byteStreamService(instances: Instances, sessions: UploadSessions
 
     queryWriteStatus: unary(logger, 'QueryWriteStatus', async (req: ByteStreamPb.QueryWriteStatusRequest) => {
       const rn = parseWriteResourceName(req.resourceName);
-      const { inst, digest } = resolve(rn);
+      const { inst, digest, compressor } = resolve(rn);
       if ((await inst.cas.findMissing([digest])).length === 0) {
-        return bytestream.QueryWriteStatusResponse.create({ committedSize: Long.fromNumber(digest.size), complete: true });
+        return bytestream.QueryWriteStatusResponse.create({ committedSize: completeSize(digest, compressor), complete: true });
       }
-      const s = sessions.get(`${rn.instance}\n${rn.uploadId}\n${digest.key}`);
+      const s = sessions.get(sessionKey(rn, digest));
       if (!s) throw new StatusError(Code.NOT_FOUND, `no upload in progress for ${req.resourceName}`);
       return bytestream.QueryWriteStatusResponse.create({ committedSize: Long.fromNumber(s.writer.committedSize), complete: false });
     }),

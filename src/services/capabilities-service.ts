@@ -1,6 +1,7 @@
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import Long from 'long';
 import type { Logger } from 'pino';
+import { ZSTD } from '../compression/compressor';
 import { unary } from '../grpc/handlers';
 import { re, REv2, semver } from '../proto';
 import { acceptedFunctions, Instances } from './instance';
@@ -25,8 +26,8 @@ export function capabilitiesService(instances: Instances, options: CapabilitiesO
           cachePriorityCapabilities: priorities,
           maxBatchTotalSizeBytes: Long.fromNumber(options.maxBatchTotalSizeBytes),
           symlinkAbsolutePathStrategy: re.SymlinkAbsolutePathStrategy.Value.DISALLOWED,
-          supportedCompressors: [],
-          supportedBatchUpdateCompressors: [],
+          supportedCompressors: [ZSTD],
+          supportedBatchUpdateCompressors: [ZSTD],
         },
         executionCapabilities: {
           digestFunction: fn, // deprecated single value (Bazel ≤ 6 compares it with its own): the default

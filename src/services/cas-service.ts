@@ -1,6 +1,8 @@
 import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { putBlob, readBlob } from '../blobstore/blob-io';
+import { checkCompressorValue, MIN_COMPRESS_BYTES, ZSTD, ZSTD_SERVE_LEVEL } from '../compression/compressor';
+import { compressBuffer, decompressExactly } from '../compression/zstd';
 import { Digest } from '../digest/digest';
 import { Code, StatusError } from '../grpc/status-error';
 import { OK_STATUS, toRpcStatus } from '../grpc/rpc-status';
@@ -33,8 +35,9 @@ export function casService(instances: Instances, options: CasServiceOptions, log
         req.requests.map(async (r, i) => {
           try {
             const digest = Digest.fromProto(r.digest, fn, `requests[${i}].digest`);
-            if (r.compressor) throw new StatusError(Code.INVALID_ARGUMENT, `requests[${i}]: compressor ${r.compressor} is not supported (none is advertised)`);
-            await putBlob(inst.cas, digest, asBuffer(r.data));
+            checkCompressorValue(r.compressor ?? 0, `requests[${i}]`);
+            const data = r.compressor === ZSTD ? decompressExactly(asBuffer(r.data), digest.size, `requests[${i}] (${digest})`) : asBuffer(r.data);
+            await putBlob(inst.cas, digest, data);
             return { digest: r.digest, status: OK_STATUS };
           } catch (err) {
             return { digest: r.digest, status: toRpcStatus(err) };
@@ -55,11 +58,18 @@ export function casService(instances: Instances, options: CasServiceOptions, log
       });
       const total = parsed.reduce((n, d) => n + (d instanceof Digest ? d.size : 0), 0);
       checkBatchSize(total, options.maxBatchTotalSizeBytes, 'BatchReadBlobs');
+      // Each blob goes back compressed when the client accepts zstd and it pays; identity is always acceptable.
+      const zstd = req.acceptableCompressors.includes(ZSTD);
       const responses = await Promise.all(
         parsed.map(async (d, i) => {
           try {
             if (!(d instanceof Digest)) throw d;
-            return { digest: req.digests[i], data: await readBlob(inst.cas, d), status: OK_STATUS };
+            const data = await readBlob(inst.cas, d);
+            if (zstd && data.byteLength >= MIN_COMPRESS_BYTES) {
+              const packed = compressBuffer(data, ZSTD_SERVE_LEVEL);
+              if (packed.byteLength < data.byteLength) return { digest: req.digests[i], data: packed, compressor: ZSTD, status: OK_STATUS };
+            }
+            return { digest: req.digests[i], data, status: OK_STATUS };
           } catch (err) {
             return { digest: req.digests[i], status: toRpcStatus(err) };
           }

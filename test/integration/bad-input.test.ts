@@ -153,7 +153,7 @@ describe('bad input', () => {
       [`blobs/${h}/18446744073709551617`, 'too large'],
       [`blobs/${h}/12/extra`, 'after the size'],
       [`uploads/u1/blobs/${h}/12`, 'reserved word'],
-      [`compressed-blobs/zstd/${h}/12`, 'compressed-blobs/zstd is not supported'],
+      [`compressed-blobs/snappy/${h}/12`, 'compressor "snappy" is not supported'],
     ];
     for (const [name, mention] of readNames) {
       it(`rejects Read of "${name.replace(h, '{hash}')}" with INVALID_ARGUMENT`, async () => {
@@ -181,12 +181,13 @@ describe('bad input', () => {
       assert.equal(num(res.committedSize), blob.size);
     });
 
-    it('rejects compressed uploads, since no compressor is advertised', async () => {
-      const res = await cas().batchUpdateBlobs({ requests: [{ digest: some.digest, data: some.data, compressor: 1 }] });
+    it('rejects uploads whose bytes are not the zstd they claim to be', async () => {
+      const fresh = randomBlob(100); // not stored yet: a stored blob would finish a compressed upload early
+      const res = await cas().batchUpdateBlobs({ requests: [{ digest: fresh.digest, data: fresh.data, compressor: 1 }] });
       assert.equal(res.responses[0].status?.code, Code.INVALID_ARGUMENT);
-      assert.match(res.responses[0].status?.message ?? '', /requests\[0\]: compressor .* is not supported/);
-      const name = `uploads/u2/compressed-blobs/zstd/${h}/${some.size}`;
-      await expectStatus(bs().write([{ resourceName: name, writeOffset: off(0), data: some.data, finishWrite: true }]), Code.INVALID_ARGUMENT, 'compressed-blobs/zstd is not supported');
+      assert.match(res.responses[0].status?.message ?? '', /requests\[0\].*zstd stream is corrupt/);
+      const name = `uploads/u2/compressed-blobs/zstd/${fresh.hash}/${fresh.size}`;
+      await expectStatus(bs().write([{ resourceName: name, writeOffset: off(0), data: fresh.data, finishWrite: true }]), Code.INVALID_ARGUMENT, 'zstd stream is corrupt');
     });
 
     it('rejects a Write stream without any request', async () => {

@@ -18,7 +18,7 @@ describe('Capabilities', () => {
     assert.equal(cache.digestFunctions?.[0], re.DigestFunction.Value.SHA256, 'the default comes first');
     assert.equal(cache.actionCacheUpdateCapabilities?.updateEnabled, true);
     assert.equal(num(cache.maxBatchTotalSizeBytes), 2 * 1024 * 1024);
-    assert.deepEqual(cache.supportedCompressors, []);
+    assert.deepEqual(cache.supportedCompressors, [re.Compressor.Value.ZSTD]);
     assert.equal(caps.executionCapabilities?.digestFunction, re.DigestFunction.Value.SHA256);
     const version = (v: { major?: number | null; minor?: number | null } | null | undefined) => (v?.major ?? 0) * 1000 + (v?.minor ?? 0);
     assert.ok(version(caps.lowApiVersion) <= 2000, 'low_api_version must be <= 2.0');
