@@ -1,10 +1,17 @@
 import type { Metadata, ServiceError, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { PeerCertificate } from 'node:tls';
 import type { Logger } from 'pino';
 import { logFailure } from '../grpc/handlers';
 import { toServiceError } from '../grpc/rpc-status';
 import { Authenticator } from './authenticator';
 
-type AnyCall = { metadata: Metadata; emit(event: 'error', err: unknown): boolean; end?: () => void };
+type AnyCall = { metadata: Metadata; emit(event: 'error', err: unknown): boolean; end?: () => void; getAuthContext?: () => { sslPeerCertificate?: PeerCertificate } };
+
+/** The common name of the caller's client certificate, when it presented one that verified against the client CA. */
+function certificateName(call: AnyCall): string | undefined {
+  const cn = call.getAuthContext?.().sslPeerCertificate?.subject?.CN;
+  return typeof cn === 'string' ? cn : Array.isArray(cn) ? cn[0] : undefined;
+}
 
 /** Wraps every handler of a service: authenticate first, then run the handler as that principal. */
 export function authenticated(impl: UntypedServiceImplementation, auth: Authenticator, logger: Logger, workerOnly = false): UntypedServiceImplementation {
@@ -14,7 +21,7 @@ export function authenticated(impl: UntypedServiceImplementation, auth: Authenti
     out[name] = ((call: AnyCall, callback?: (err: ServiceError) => void) => {
       let principal;
       try {
-        principal = auth.authenticate(call.metadata, workerOnly);
+        principal = auth.authenticate(call.metadata, workerOnly, certificateName(call));
       } catch (err) {
         logFailure(logger, name, err);
         const e = toServiceError(err) as ServiceError;

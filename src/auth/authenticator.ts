@@ -20,10 +20,13 @@ export class Authenticator {
    * A gRPC call's caller. UNAUTHENTICATED for a missing or unknown token; PERMISSION_DENIED when a worker-only service
    * is called by a client, or for a metrics token (it may read /metrics and nothing else).
    */
-  authenticate(metadata: Metadata, workerOnly = false): Principal | undefined {
+  authenticate(metadata: Metadata, workerOnly = false, certificate?: string): Principal | undefined {
     if (!this.tokens) return undefined;
     const header = metadata.get('authorization')[0];
-    const principal = this.bearer(typeof header === 'string' ? header : undefined, '(Bazel: --remote_header=authorization=Bearer <token>)');
+    // A verified client certificate listed in the auth file identifies the caller; otherwise the bearer token does.
+    const byCert = certificate !== undefined ? this.tokens.byCertificate(certificate) : undefined;
+    const hint = certificate !== undefined ? `(the client certificate CN=${JSON.stringify(certificate)} is not listed in the auth file)` : '(Bazel: --remote_header=authorization=Bearer <token>)';
+    const principal = byCert ?? this.bearer(typeof header === 'string' ? header : undefined, hint);
     if (principal.kind === 'metrics') throw new StatusError(Code.PERMISSION_DENIED, `"${principal.name}" is a metrics token; it is valid only for the HTTP side port's /metrics`);
     if (workerOnly && principal.kind !== 'worker') throw new StatusError(Code.PERMISSION_DENIED, `"${principal.name}" is a client token; the worker protocol needs a worker token`);
     return principal;

@@ -16,13 +16,18 @@ export interface Principal {
 
 interface Entry {
   principal: Principal;
-  sha256: Buffer;
+  /** SHA-256 of the bearer token, when the entry has one. */
+  sha256?: Buffer;
+  /** Common name of a client certificate (mTLS) that identifies this principal, when the entry has one. */
+  certificate?: string;
 }
 
 /**
  * Bearer tokens from a JSON5 file:
  * `{ clients: [{ name, token, instances: ["", "main"] | ["*"] }], workers: [{ name, token }], metrics: [{ name, token }] }`.
- * Tokens are kept only as SHA-256 hashes and compared in constant time.
+ * Tokens are kept only as SHA-256 hashes and compared in constant time. Instead of (or as well as) a token, an entry
+ * may name `certificate: "<common name>"`: a client certificate with that CN, verified against the server's
+ * `tls.clientCaFile`, identifies it (mTLS).
  */
 export class TokenStore {
   private constructor(private readonly entries: Entry[]) {}
@@ -41,18 +46,21 @@ export class TokenStore {
       if (!Array.isArray(list)) throw new ConfigError(`${source}.${key}: expected a list`);
       list.forEach((item, i) => {
         const at = `${source}.${key}[${i}]`;
-        const e = expectObject(item, at, kind === 'client' ? ['name', 'token', 'instances', 'disabled'] : ['name', 'token', 'disabled']);
-        const token = expectString(e.token, `${at}.token`);
-        if (token.length < 16) throw new ConfigError(`${at}.token: use at least 16 characters (e.g. \`openssl rand -hex 32\`)`);
+        const e = expectObject(item, at, kind === 'client' ? ['name', 'token', 'certificate', 'instances', 'disabled'] : ['name', 'token', 'certificate', 'disabled']);
+        if (e.token === undefined && e.certificate === undefined) throw new ConfigError(`${at}: give a "token" or a "certificate" (client certificate common name)`);
+        const token = e.token === undefined ? undefined : expectString(e.token, `${at}.token`);
+        if (token !== undefined && token.length < 16) throw new ConfigError(`${at}.token: use at least 16 characters (e.g. \`openssl rand -hex 32\`)`);
+        const certificate = e.certificate === undefined ? undefined : expectString(e.certificate, `${at}.certificate`);
+        if (certificate === '') throw new ConfigError(`${at}.certificate: the common name is empty`);
         if (e.disabled !== undefined && expectBoolean(e.disabled, `${at}.disabled`)) return;
         const instances = kind === 'worker' ? ['*'] : kind === 'metrics' ? [] : readInstances(e.instances, `${at}.instances`);
-        entries.push({ principal: { name: expectString(e.name, `${at}.name`), kind, instances: new Set(instances) }, sha256: sha256(token) });
+        entries.push({ principal: { name: expectString(e.name, `${at}.name`), kind, instances: new Set(instances) }, sha256: token === undefined ? undefined : sha256(token), certificate });
       });
     };
     read(o.clients, 'clients', 'client');
     read(o.workers, 'workers', 'worker');
     read(o.metrics, 'metrics', 'metrics');
-    if (entries.length === 0) throw new ConfigError(`${source}: no tokens defined`);
+    if (entries.length === 0) throw new ConfigError(`${source}: no tokens or certificates defined`);
     return new TokenStore(entries);
   }
 
@@ -69,8 +77,13 @@ export class TokenStore {
   authenticate(token: string): Principal | undefined {
     const h = sha256(token);
     let found: Principal | undefined;
-    for (const e of this.entries) if (timingSafeEqual(h, e.sha256)) found = e.principal;
+    for (const e of this.entries) if (e.sha256 && timingSafeEqual(h, e.sha256)) found = e.principal;
     return found;
+  }
+
+  /** The principal a verified client certificate's common name stands for, or undefined when none is listed. */
+  byCertificate(commonName: string): Principal | undefined {
+    return this.entries.find((e) => e.certificate === commonName)?.principal;
   }
 }
 

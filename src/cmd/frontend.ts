@@ -1,4 +1,4 @@
-import { Server, ServerCredentials, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { experimental, Server, ServerCredentials, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { promises as fsp } from 'node:fs';
 import { authenticated } from '../auth/authenticated-service';
 import { Authenticator } from '../auth/authenticator';
@@ -68,7 +68,7 @@ export async function startFrontend(config: ServerConfig, logger: Logger, extra?
   const sessions = new UploadSessions(config.uploadIdleMs);
   const extraServices = extra?.(instances) ?? [];
   const execEnabled = extraServices.some(([def]) => 'execute' in def);
-  const credentials = tls ? ServerCredentials.createSsl(null, [{ cert_chain: await fsp.readFile(tls.certFile), private_key: await fsp.readFile(tls.keyFile) }], false) : undefined;
+  const credentials = tls ? await serverCredentials(tls) : undefined;
   const cache: ServiceEntry[] = [
     [CapabilitiesService, capabilitiesService(instances, { maxBatchTotalSizeBytes: config.maxBatchTotalSizeBytes, acUpdateEnabled: config.acUpdateEnabled, execEnabled: () => execEnabled }, logger)],
     [ContentAddressableStorageService, casService(instances, { maxBatchTotalSizeBytes: config.maxBatchTotalSizeBytes }, logger)],
@@ -91,4 +91,18 @@ export async function startFrontend(config: ServerConfig, logger: Logger, extra?
       await sessions.close();
     },
   };
+}
+
+/**
+ * TLS for the gRPC port. With a client CA, clients may present a certificate (mTLS): one that verifies against that CA
+ * identifies the caller by its common name (see the auth file's `certificate` entries); callers without one still
+ * authenticate with a bearer token. The files are re-read every minute, so certificates can be rotated in place.
+ */
+async function serverCredentials(tls: NonNullable<ServerConfig['security']['tls']>): Promise<ServerCredentials> {
+  const cert = await fsp.readFile(tls.certFile);
+  const key = await fsp.readFile(tls.keyFile);
+  if (!tls.clientCaFile) return ServerCredentials.createSsl(null, [{ cert_chain: cert, private_key: key }], false);
+  await fsp.access(tls.clientCaFile); // fail at start-up, not at the first handshake
+  const files = new experimental.FileWatcherCertificateProvider({ certificateFile: tls.certFile, privateKeyFile: tls.keyFile, caCertificateFile: tls.clientCaFile, refreshIntervalMs: 60_000 });
+  return experimental.createCertificateProviderServerCredentials(files, files, false);
 }

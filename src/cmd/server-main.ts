@@ -7,7 +7,7 @@ import { allowedListenAddress } from '../auth/listen-policy';
 import { parseArgs } from './cli-args';
 import { SIDE_PORT_FLAGS, SidePort, sidePort } from './side-port';
 
-export const SERVER_FLAGS = '[--port N] [--listen HOST:PORT] [--data DIR] [--config FILE] [--tokens FILE] [--tls-cert FILE --tls-key FILE [--tls-ca FILE]] [--insecure] [--http HOST:PORT|off] [--metrics=false]';
+export const SERVER_FLAGS = '[--port N] [--listen HOST:PORT] [--data DIR] [--config FILE] [--tokens FILE] [--tls-cert FILE --tls-key FILE [--tls-ca FILE] [--tls-client-ca FILE]] [--insecure] [--http HOST:PORT|off] [--metrics=false]';
 
 /** What every server entry point shares: flags over a config file (or the embedded defaults), logging, signals. */
 export interface ServerMain {
@@ -28,7 +28,7 @@ export async function serverMain(name: string, usage: string, extraFlags: Record
   try {
     const args = parseArgs(process.argv.slice(2), {
       port: 'string', listen: 'string', data: 'string', config: 'string', help: 'boolean',
-      tokens: 'string', 'tls-cert': 'string', 'tls-key': 'string', 'tls-ca': 'string', insecure: 'boolean', ...SIDE_PORT_FLAGS, ...extraFlags,
+      tokens: 'string', 'tls-cert': 'string', 'tls-key': 'string', 'tls-ca': 'string', 'tls-client-ca': 'string', insecure: 'boolean', ...SIDE_PORT_FLAGS, ...extraFlags,
     });
     if (args.help) {
       console.log(usage);
@@ -40,7 +40,7 @@ export async function serverMain(name: string, usage: string, extraFlags: Record
     if (args.tokens) config.security.tokensFile = path.resolve(String(args.tokens));
     if (args['tls-cert'] || args['tls-key']) {
       if (!args['tls-cert'] || !args['tls-key']) throw new Error('--tls-cert and --tls-key go together');
-      config.security.tls = { certFile: path.resolve(String(args['tls-cert'])), keyFile: path.resolve(String(args['tls-key'])), caFile: args['tls-ca'] ? path.resolve(String(args['tls-ca'])) : undefined };
+      config.security.tls = { certFile: path.resolve(String(args['tls-cert'])), keyFile: path.resolve(String(args['tls-key'])), caFile: args['tls-ca'] ? path.resolve(String(args['tls-ca'])) : undefined, clientCaFile: args['tls-client-ca'] ? path.resolve(String(args['tls-client-ca'])) : undefined };
     }
     if (args.insecure) config.security.insecure = true;
     const side = sidePort(args, httpDefault?.(config.listen));

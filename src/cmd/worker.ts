@@ -29,7 +29,7 @@ import { SIDE_PORT_FLAGS, sidePort, startSidePort } from './side-port';
 
 const USAGE = `usage: node dist/src/cmd/worker.js [--scheduler HOST:PORT] [--cas HOST:PORT] [--name NAME] [--slots N]
        [--work-dir DIR] [--cache-dir DIR] [--cache-max-bytes SIZE] [--property NAME=VALUE]...
-       [--token-file FILE (or env RUSTEXEC_TOKEN)] [--tls-ca FILE] [--tls-server-name NAME] [--run-as USER|UID[:GID]]
+       [--token-file FILE (or env RUSTEXEC_TOKEN)] [--tls-ca FILE [--tls-cert FILE --tls-key FILE]] [--tls-server-name NAME] [--run-as USER|UID[:GID]]
        [--sandbox auto|bwrap|none]
        [--http HOST:PORT [--tokens FILE] [--insecure]] [--metrics=false] [--detect-tools=false]
 Each worker needs its own --cache-dir (kept across restarts) on the same filesystem as --work-dir (hardlinks).
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   try {
     args = parseArgs(process.argv.slice(2), {
       scheduler: 'string', cas: 'string', name: 'string', slots: 'string', 'work-dir': 'string', 'cache-dir': 'string',
-      'cache-max-bytes': 'string', property: 'repeated', help: 'boolean', 'token-file': 'string', 'tls-ca': 'string', 'tls-server-name': 'string', 'run-as': 'string', sandbox: 'string',
+      'cache-max-bytes': 'string', property: 'repeated', help: 'boolean', 'token-file': 'string', 'tls-ca': 'string', 'tls-cert': 'string', 'tls-key': 'string', 'tls-server-name': 'string', 'run-as': 'string', sandbox: 'string',
       tokens: 'string', insecure: 'boolean', ...SIDE_PORT_FLAGS,
       'detect-tools': 'boolean',
     });
@@ -89,9 +89,13 @@ async function main(): Promise<void> {
   await fsp.rm(workDir, { recursive: true, force: true });
   await fsp.mkdir(workDir, { recursive: true });
   if (runAs) await fsp.chmod(workDir, 0o711); // the action's user reaches its own directory, lists no one else's
-  // Auth: a bearer token from --token-file or RUSTEXEC_TOKEN on every call; TLS when --tls-ca names the CA to trust.
+  // Auth: a bearer token from --token-file or RUSTEXEC_TOKEN on every call, and/or a client certificate (mTLS,
+  // --tls-cert/--tls-key); TLS when --tls-ca names the CA to trust.
   const token = args['token-file'] ? (await fsp.readFile(String(args['token-file']), 'utf8')).trim() : process.env.RUSTEXEC_TOKEN;
-  const credentials = args['tls-ca'] ? ChannelCredentials.createSsl(await fsp.readFile(String(args['tls-ca']))) : ChannelCredentials.createInsecure();
+  if (!!args['tls-cert'] !== !!args['tls-key']) throw new Error('--tls-cert and --tls-key go together');
+  if (args['tls-cert'] && !args['tls-ca']) throw new Error('--tls-cert needs --tls-ca (a client certificate is sent over TLS only)');
+  const read = (flag: string) => (args[flag] ? fsp.readFile(String(args[flag])) : Promise.resolve(null));
+  const credentials = args['tls-ca'] ? ChannelCredentials.createSsl(await read('tls-ca'), await read('tls-key'), await read('tls-cert')) : ChannelCredentials.createInsecure();
   Object.assign(CHANNEL_OPTIONS, {
     ...(token ? { interceptors: [bearerTokenInterceptor(token)] } : {}),
     ...(args['tls-server-name'] ? { 'grpc.ssl_target_name_override': String(args['tls-server-name']) } : {}),

@@ -27,7 +27,8 @@ export interface ExecutionConfig {
 export interface SecurityConfig {
   /** Bearer tokens (see src/auth/token-store.ts); without it, no authentication. */
   tokensFile?: string;
-  tls?: { certFile: string; keyFile: string; caFile?: string };
+  /** `clientCaFile`: client certificates signed by this CA identify callers (mTLS), next to bearer tokens. */
+  tls?: { certFile: string; keyFile: string; caFile?: string; clientCaFile?: string };
   /** Set by the all-in-one for its own local workers; never read from a file. */
   localWorkerToken?: string;
   /** Allow a non-loopback listen address without authentication. */
@@ -131,10 +132,11 @@ function parseSecurityConfig(o: Record<string, unknown>, at: string, baseDir: st
     security.tokensFile = path.resolve(baseDir, expectString(a.tokensFile, `${at}.auth.tokensFile`));
   }
   if (o.tls !== undefined) {
-    const t = expectObject(o.tls, `${at}.tls`, ['certFile', 'keyFile', 'caFile']);
+    const t = expectObject(o.tls, `${at}.tls`, ['certFile', 'keyFile', 'caFile', 'clientCaFile']);
     if (t.certFile === undefined || t.keyFile === undefined) throw new ConfigError(`${at}.tls: "certFile" and "keyFile" are required`);
     security.tls = { certFile: path.resolve(baseDir, expectString(t.certFile, `${at}.tls.certFile`)), keyFile: path.resolve(baseDir, expectString(t.keyFile, `${at}.tls.keyFile`)) };
     if (t.caFile !== undefined) security.tls.caFile = path.resolve(baseDir, expectString(t.caFile, `${at}.tls.caFile`));
+    if (t.clientCaFile !== undefined) security.tls.clientCaFile = path.resolve(baseDir, expectString(t.clientCaFile, `${at}.tls.clientCaFile`));
   }
   return security;
 }

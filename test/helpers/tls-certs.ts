@@ -19,3 +19,17 @@ export async function makeTestCerts(dir: string): Promise<TestCerts> {
   ssl('x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('server.pem'), '-days', '2', '-extfile', f('san.ext'));
   return { caFile: f('ca.pem'), certFile: f('server.pem'), keyFile: f('server.key') };
 }
+
+/**
+ * A client certificate with common name `cn`, signed by the CA in `caDir` (files ca.pem/ca.key as makeTestCerts
+ * writes them); returns its cert and key files.
+ */
+export async function makeClientCert(caDir: string, cn: string): Promise<{ certFile: string; keyFile: string }> {
+  const f = (n: string) => path.join(caDir, n);
+  const ssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
+  const name = cn.replace(/[^A-Za-z0-9_.-]/g, '_');
+  ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', `/CN=${cn}`);
+  await fsp.writeFile(f(`${name}.ext`), 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n');
+  ssl('x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f(`${name}.pem`), '-days', '2', '-extfile', f(`${name}.ext`));
+  return { certFile: f(`${name}.pem`), keyFile: f(`${name}.key`) };
+}
