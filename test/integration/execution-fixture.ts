@@ -60,10 +60,16 @@ export function digestOf(data: Buffer | string, fn: DigestFunction = SHA256): RE
  * A frontend with the scheduler and Execution service in-process, plus real worker processes. `fn` is the digest
  * function the fixture's uploads and actions use (sent as digest_function when it is not the default SHA-256).
  */
-export async function startExecutionFixture(overrides: Partial<ServerConfig['execution']> = {}, fn: DigestFunction = SHA256): Promise<ExecutionFixture> {
+export async function startExecutionFixture(
+  overrides: Partial<ServerConfig['execution']> = {},
+  fn: DigestFunction = SHA256,
+  /** Last word on the server config (e.g. an instance whose default digest function is BLAKE3). */
+  configure: (c: ServerConfig) => void = () => undefined,
+): Promise<ExecutionFixture> {
   const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'rustexec-exec-'));
   const config: ServerConfig = { ...defaultConfig(dataDir), listen: '127.0.0.1:0' };
   config.execution = { ...config.execution, ...overrides };
+  configure(config);
   let scheduler!: Scheduler;
   const frontend: Frontend = await startFrontend(config, silentLogger(), executionServices(config.execution, config.maxInlineBytes, silentLogger(), (s) => (scheduler = s)));
   const address = `127.0.0.1:${frontend.port}`;
