@@ -18,7 +18,7 @@ export class Authenticator {
 
   /**
    * A gRPC call's caller. UNAUTHENTICATED for a missing or unknown token; PERMISSION_DENIED when a worker-only service
-   * is called by a client, or for a metrics token (it may read /metrics and nothing else).
+   * is called by a client, or for a metrics or viewer token (they are for the HTTP side port only).
    */
   authenticate(metadata: Metadata, workerOnly = false, certificate?: string): Principal | undefined {
     if (!this.tokens) return undefined;
@@ -28,6 +28,7 @@ export class Authenticator {
     const hint = certificate !== undefined ? `(the client certificate CN=${JSON.stringify(certificate)} is not listed in the auth file)` : '(Bazel: --remote_header=authorization=Bearer <token>)';
     const principal = byCert ?? this.bearer(typeof header === 'string' ? header : undefined, hint);
     if (principal.kind === 'metrics') throw new StatusError(Code.PERMISSION_DENIED, `"${principal.name}" is a metrics token; it is valid only for the HTTP side port's /metrics`);
+    if (principal.kind === 'viewer') throw new StatusError(Code.PERMISSION_DENIED, `"${principal.name}" is a viewer token; it is valid only for the dashboard on the HTTP side port`);
     if (workerOnly && principal.kind !== 'worker') throw new StatusError(Code.PERMISSION_DENIED, `"${principal.name}" is a client token; the worker protocol needs a worker token`);
     return principal;
   }

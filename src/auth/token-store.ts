@@ -4,12 +4,13 @@ import JSON5 from 'json5';
 import { ConfigError, expectBoolean, expectObject, expectString } from '../config/config-reader';
 
 /**
- * Who is calling: a client allowed on some instances, a worker (allowed on the worker protocol and every CAS), or a
- * metrics reader (a scraper such as Prometheus: the HTTP side port's /metrics only, no gRPC at all).
+ * Who is calling: a client allowed on some instances, a worker (allowed on the worker protocol and every CAS), a
+ * metrics reader (a scraper such as Prometheus: the HTTP side port's /metrics only, no gRPC at all), or a viewer (the
+ * dashboard's pages and API only: it sees builds but can neither execute nor read or write the caches).
  */
 export interface Principal {
   name: string;
-  kind: 'client' | 'worker' | 'metrics';
+  kind: 'client' | 'worker' | 'metrics' | 'viewer';
   /** Instance names this principal may use; `*` allows all. */
   instances: ReadonlySet<string>;
 }
@@ -24,7 +25,8 @@ interface Entry {
 
 /**
  * Bearer tokens from a JSON5 file:
- * `{ clients: [{ name, token, instances: ["", "main"] | ["*"] }], workers: [{ name, token }], metrics: [{ name, token }] }`.
+ * `{ clients: [{ name, token, instances: ["", "main"] | ["*"] }], workers: [{ name, token }], metrics: [{ name, token }],
+ *    viewers: [{ name, token }] }`.
  * Tokens are kept only as SHA-256 hashes and compared in constant time. Instead of (or as well as) a token, an entry
  * may name `certificate: "<common name>"`: a client certificate with that CN, verified against the server's
  * `tls.clientCaFile`, identifies it (mTLS).
@@ -39,7 +41,7 @@ export class TokenStore {
     } catch (err) {
       throw new ConfigError(`${source}: not valid JSON5: ${(err as Error).message}`);
     }
-    const o = expectObject(raw, source, ['clients', 'workers', 'metrics']);
+    const o = expectObject(raw, source, ['clients', 'workers', 'metrics', 'viewers']);
     const entries: Entry[] = [];
     const read = (list: unknown, key: string, kind: Principal['kind']) => {
       if (list === undefined) return;
@@ -53,13 +55,14 @@ export class TokenStore {
         const certificate = e.certificate === undefined ? undefined : expectString(e.certificate, `${at}.certificate`);
         if (certificate === '') throw new ConfigError(`${at}.certificate: the common name is empty`);
         if (e.disabled !== undefined && expectBoolean(e.disabled, `${at}.disabled`)) return;
-        const instances = kind === 'worker' ? ['*'] : kind === 'metrics' ? [] : readInstances(e.instances, `${at}.instances`);
+        const instances = kind === 'worker' ? ['*'] : kind === 'metrics' || kind === 'viewer' ? [] : readInstances(e.instances, `${at}.instances`);
         entries.push({ principal: { name: expectString(e.name, `${at}.name`), kind, instances: new Set(instances) }, sha256: token === undefined ? undefined : sha256(token), certificate });
       });
     };
     read(o.clients, 'clients', 'client');
     read(o.workers, 'workers', 'worker');
     read(o.metrics, 'metrics', 'metrics');
+    read(o.viewers, 'viewers', 'viewer');
     if (entries.length === 0) throw new ConfigError(`${source}: no tokens or certificates defined`);
     return new TokenStore(entries);
   }

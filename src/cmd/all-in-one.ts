@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import { parseListenAddress } from '../grpc/listen-address';
+import { composeDashboard } from './dashboard';
 import { executionServices } from './execution-services';
 import { startFrontend } from './frontend';
 import { LocalWorkers } from './local-workers';
@@ -9,7 +10,7 @@ import { onShutdown, SERVER_FLAGS, serverMain, startOrExit } from './server-main
 import { startSidePort } from './side-port';
 
 const USAGE = `usage: npm start -- ${SERVER_FLAGS} [--workers N] [--rust-fusion=false]
-The HTTP side port (/metrics, /healthz, /readyz) defaults to the gRPC host and port + 1 (127.0.0.1:8981).`;
+The HTTP side port (the build dashboard, /metrics, /healthz, /readyz) defaults to the gRPC host and port + 1 (127.0.0.1:8981).`;
 
 /** Everything on one machine: cache + execution frontend, scheduler, and N local worker processes. */
 async function main(): Promise<void> {
@@ -24,8 +25,16 @@ async function main(): Promise<void> {
   }
   // The local workers authenticate with a token that lives only in this process and its children.
   if (config.security.tokensFile) config.security.localWorkerToken = randomBytes(32).toString('hex');
-  const frontend = await startOrExit(logger, () => startFrontend(config, logger, executionServices(config.execution, config.maxInlineBytes, logger), { metrics: side.metrics, health: side.health }));
+  const dashboard = await composeDashboard(config.dashboard, side, logger);
+  const frontend = await startOrExit(logger, () =>
+    startFrontend(config, logger, executionServices(config.execution, config.maxInlineBytes, logger, (_, insight) => dashboard?.attach(insight), dashboard?.recorder.onSubmit), {
+      metrics: side.metrics,
+      health: side.health,
+      onCacheHit: dashboard?.recorder.onCacheHit,
+    }),
+  );
   const http = await startOrExit(logger, () => startSidePort(side, frontend.auth, config.security, logger));
+  if (http) dashboard?.serving(http.address, !!config.security.tls);
   const tls = config.security.tls;
   const workers = new LocalWorkers(
     {
@@ -41,6 +50,7 @@ async function main(): Promise<void> {
   logger.info({ port: frontend.port, http: http?.address ?? null, workers: workerCount, data: dataDir }, 'ready');
   onShutdown(logger, async () => {
     await http?.close();
+    dashboard?.close();
     await workers.stop();
     await frontend.close();
   });

@@ -7,13 +7,21 @@ import { SchedulerInsight } from '../scheduler/scheduler-observer';
 import { workerService } from '../scheduler/worker-service';
 import { executionResultSink } from '../services/execution-result-sink';
 import { executionService } from '../services/execution-service';
+import { SubmitObserver } from '../services/submitted-action';
 import { ExtraServices } from './frontend';
 
 /**
  * Scheduler + Execution + worker protocol, served next to the cache services (all in one process). `onScheduler` gets
  * the scheduler and the read-only insight (events, snapshots, builds, crate graph) that metrics and the dashboard use.
  */
-export function executionServices(config: ExecutionConfig, maxInlineBytes: number, logger: Logger, onScheduler?: (s: Scheduler, insight: SchedulerInsight) => void): ExtraServices {
+export function executionServices(
+  config: ExecutionConfig,
+  maxInlineBytes: number,
+  logger: Logger,
+  onScheduler?: (s: Scheduler, insight: SchedulerInsight) => void,
+  /** Sees each action Execute hands to the scheduler (the dashboard). */
+  onSubmit?: SubmitObserver,
+): ExtraServices {
   return (instances) => {
     const scheduler = new Scheduler(
       { heartbeatIntervalMs: config.heartbeatIntervalMs, maxWorkerLosses: config.maxWorkerLosses, retainCompletedMs: config.retainCompletedMs, timeoutGraceMs: 30_000, rustFusion: config.rustFusion, describe: describeRustAction },
@@ -22,7 +30,7 @@ export function executionServices(config: ExecutionConfig, maxInlineBytes: numbe
     );
     onScheduler?.(scheduler, scheduler);
     return [
-      [ExecutionService, executionService(instances, scheduler, { defaultTimeoutMs: config.defaultTimeoutMs, maxTimeoutMs: config.maxTimeoutMs, maxInlineBytes }, logger)],
+      [ExecutionService, executionService(instances, scheduler, { defaultTimeoutMs: config.defaultTimeoutMs, maxTimeoutMs: config.maxTimeoutMs, maxInlineBytes, onSubmit }, logger)],
       [WorkerServiceDefinition, workerService(scheduler, logger.child({ component: 'worker-service' })), { workerOnly: true }],
     ];
   };

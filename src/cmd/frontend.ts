@@ -22,6 +22,7 @@ import { Metrics } from '../metrics/metrics';
 import { rpcMetrics } from '../metrics/rpc-metrics';
 import { storageCheck } from './storage-check';
 import { UploadSessions } from '../services/upload-sessions';
+import { CacheHitObserver } from '../services/submitted-action';
 
 export interface Frontend {
   port: number;
@@ -46,6 +47,8 @@ export interface FrontendOptions {
   metrics?: Metrics;
   /** Register readiness checks (storage reachable) here. */
   health?: Health;
+  /** Sees GetActionResult hits (the dashboard counts them per build). */
+  onCacheHit?: CacheHitObserver;
 }
 
 export async function startFrontend(config: ServerConfig, logger: Logger, extra?: ExtraServices, options: FrontendOptions = {}): Promise<Frontend> {
@@ -73,7 +76,7 @@ export async function startFrontend(config: ServerConfig, logger: Logger, extra?
     [CapabilitiesService, capabilitiesService(instances, { maxBatchTotalSizeBytes: config.maxBatchTotalSizeBytes, acUpdateEnabled: config.acUpdateEnabled, execEnabled: () => execEnabled }, logger)],
     [ContentAddressableStorageService, casService(instances, { maxBatchTotalSizeBytes: config.maxBatchTotalSizeBytes }, logger)],
     [ByteStreamService, byteStreamService(instances, sessions, logger)],
-    [ActionCacheService, actionCacheService(instances, { updateEnabled: config.acUpdateEnabled, maxInlineBytes: config.maxInlineBytes }, logger)],
+    [ActionCacheService, actionCacheService(instances, { updateEnabled: config.acUpdateEnabled, maxInlineBytes: config.maxInlineBytes, onHit: options.onCacheHit }, logger)],
   ];
   const services = [...(options.cacheServices === false ? [] : cache), ...extraServices];
   const started = await startGrpcServer(

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { composeDashboard } from './dashboard';
 import { executionServices } from './execution-services';
 import { startFrontend } from './frontend';
 import { onShutdown, SERVER_FLAGS, serverMain, startOrExit } from './server-main';
@@ -13,12 +14,20 @@ async function main(): Promise<void> {
   const m = await serverMain('rustexec-scheduler', USAGE);
   if (!m) return;
   const { logger, config, side } = m;
+  // The dashboard lives where the scheduler is (action-cache hits at the frontends are not counted here).
+  const dashboard = await composeDashboard(config.dashboard, side, logger);
   const server = await startOrExit(logger, () =>
-    startFrontend(config, logger, executionServices(config.execution, config.maxInlineBytes, logger), { cacheServices: false, metrics: side.metrics, health: side.health }),
+    startFrontend(config, logger, executionServices(config.execution, config.maxInlineBytes, logger, (_, insight) => dashboard?.attach(insight), dashboard?.recorder.onSubmit), {
+      cacheServices: false,
+      metrics: side.metrics,
+      health: side.health,
+    }),
   );
   const http = await startOrExit(logger, () => startSidePort(side, server.auth, config.security, logger));
+  if (http) dashboard?.serving(http.address, !!config.security.tls);
   onShutdown(logger, async () => {
     await http?.close();
+    dashboard?.close();
     await server.close();
   });
 }

@@ -35,6 +35,15 @@ export interface SecurityConfig {
   insecure: boolean;
 }
 
+/** The build dashboard on the HTTP side port (src/dashboard/). */
+export interface DashboardConfig {
+  enabled: boolean;
+  /** Builds kept in memory with every action's timings (the oldest is forgotten first). */
+  maxBuilds: number;
+  /** Actions recorded per build; more are counted, not kept. */
+  maxActionsPerBuild: number;
+}
+
 export interface ServerConfig {
   /** host:port to listen on. */
   listen: string;
@@ -46,9 +55,10 @@ export interface ServerConfig {
   instances: Record<string, InstanceConfig>;
   execution: ExecutionConfig;
   security: SecurityConfig;
+  dashboard: DashboardConfig;
 }
 
-const TOP_KEYS = ['listen', 'maxBatchTotalSizeBytes', 'acUpdateEnabled', 'maxInlineBytes', 'uploadIdle', 'instances', 'execution', 'auth', 'tls', 'insecure'] as const;
+const TOP_KEYS = ['listen', 'maxBatchTotalSizeBytes', 'acUpdateEnabled', 'maxInlineBytes', 'uploadIdle', 'instances', 'execution', 'auth', 'tls', 'insecure', 'dashboard'] as const;
 const EXECUTION_KEYS = ['defaultTimeout', 'maxTimeout', 'heartbeatInterval', 'maxWorkerLosses', 'retainCompleted', 'rustFusion'] as const;
 
 /** The embedded default: one instance "" on local disk under `dataDir`. */
@@ -69,6 +79,7 @@ export function defaultConfig(dataDir: string): ServerConfig {
       },
     },
     security: { insecure: false },
+    dashboard: { enabled: true, maxBuilds: 20, maxActionsPerBuild: 10_000 },
     execution: { defaultTimeoutMs: 15 * 60_000, maxTimeoutMs: 3 * 60 * 60_000, heartbeatIntervalMs: 5000, maxWorkerLosses: 3, retainCompletedMs: 10 * 60_000, rustFusion: true },
   };
 }
@@ -113,6 +124,7 @@ export function parseServerConfig(text: string, baseDir: string, source = 'confi
     instances: Object.keys(instances).length > 0 ? instances : d.instances,
     execution: parseExecutionConfig(o.execution, `${source}.execution`, d.execution),
     security: parseSecurityConfig(o, source, baseDir),
+    dashboard: parseDashboardConfig(o.dashboard, `${source}.dashboard`, d.dashboard),
   };
 }
 
@@ -151,6 +163,16 @@ function parseExecutionConfig(v: unknown, at: string, d: ExecutionConfig): Execu
     maxWorkerLosses: optional(o, 'maxWorkerLosses', at, (x, a) => expectInteger(x, a, 1), d.maxWorkerLosses),
     retainCompletedMs: optional(o, 'retainCompleted', at, expectDuration, d.retainCompletedMs),
     rustFusion: optional(o, 'rustFusion', at, expectBoolean, d.rustFusion),
+  };
+}
+
+function parseDashboardConfig(v: unknown, at: string, d: DashboardConfig): DashboardConfig {
+  if (v === undefined) return d;
+  const o = expectObject(v, at, ['enabled', 'maxBuilds', 'maxActionsPerBuild']);
+  return {
+    enabled: optional(o, 'enabled', at, expectBoolean, d.enabled),
+    maxBuilds: optional(o, 'maxBuilds', at, (x, a) => expectInteger(x, a, 1), d.maxBuilds),
+    maxActionsPerBuild: optional(o, 'maxActionsPerBuild', at, (x, a) => expectInteger(x, a, 1), d.maxActionsPerBuild),
   };
 }
 

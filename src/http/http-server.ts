@@ -8,6 +8,7 @@ import { toStatusError } from '../grpc/status-error';
 import { authorizeHttp } from './http-access';
 import { replyText } from './http-reply';
 import { HttpRoutes } from './http-routes';
+import { bearerFromCookie } from './session-cookie';
 
 export interface HttpServerOptions {
   /** host:port; port 0 picks a free one. */
@@ -68,7 +69,7 @@ async function dispatch(o: HttpServerOptions, req: IncomingMessage, res: ServerR
   if (!('handler' in route)) return replyText(res, 405, `${req.method} is not allowed on ${url.pathname}`, { allow: route.allowed.join(', ') });
   let principal;
   try {
-    principal = authorizeHttp(route.access, o.auth, req.socket.remoteAddress, req.headers.authorization);
+    principal = authorizeHttp(route.access, o.auth, req.socket.remoteAddress, req.headers.authorization ?? bearerFromCookie(req.headers.cookie));
   } catch (err) {
     o.logger.info({ path: url.pathname, peer: req.socket.remoteAddress }, toStatusError(err).message);
     return replyText(res, 401, toStatusError(err).message, { 'www-authenticate': 'Bearer' });

@@ -2,13 +2,10 @@ import { BlobStore } from '../blobstore/blob-store';
 import { readBlob } from '../blobstore/blob-io';
 import { REv2 } from '../proto';
 import { ParamFile } from './param-file';
+import type { CrateDep } from './rust-action-kind';
 import { declaredOutputs, RustcCommand } from './rustc-command';
 
-/** A crate this rustc action compiles against, and which of its outputs it needs (a pipelined build takes the .rmeta). */
-export interface CrateDep {
-  crate: string;
-  needs: 'rmeta' | 'rlib';
-}
+export type { CrateDep };
 
 /** A crate's identity across builds: its output path without the `.rmeta`/`.rlib` extension (a binary: its output). */
 export function crateId(outputPath: string): string {

@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import { REv2 } from '../proto';
+import type { RustActionKind } from './rust-action-kind';
 
-export type RustActionKind = 'rustc-metadata' | 'rustc-rlib' | 'rustc-bin' | 'rustc-proc-macro' | 'other';
+export type { RustActionKind };
 
 export interface RustcCommand {
   kind: RustActionKind;

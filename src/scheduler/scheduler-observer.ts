@@ -64,6 +64,17 @@ export interface ActionTimings {
   readonly outputUploadMs?: number;
   /** From the worker taking the action to its result being uploaded. */
   readonly workerTotalMs?: number;
+  /**
+   * The same phases as epoch ms on the worker's clock (the dashboard's timeline); a fused run's metadata action ends
+   * its execution at the .rmeta.
+   */
+  readonly workerStartAtMs?: number;
+  readonly inputFetchStartAtMs?: number;
+  readonly inputFetchEndAtMs?: number;
+  readonly executionStartAtMs?: number;
+  readonly executionEndAtMs?: number;
+  readonly outputUploadStartAtMs?: number;
+  readonly outputUploadEndAtMs?: number;
 }
 
 export interface TaskOutcome {

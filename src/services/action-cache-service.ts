@@ -6,21 +6,29 @@ import { Code, StatusError } from '../grpc/status-error';
 import { REv2 } from '../proto';
 import { inlineOutputs, InlineRequest } from './inline-outputs';
 import { Instances } from './instance';
+import { requestMetadata } from './request-metadata';
+import { CacheHitObserver } from './submitted-action';
 import { validateActionResult } from './validate-action-result';
 
 export interface ActionCacheServiceOptions {
   updateEnabled: boolean;
   /** Total bytes GetActionResult may inline (stdout, stderr, output files). */
   maxInlineBytes: number;
+  /** Sees each hit (the dashboard counts them per build). */
+  onHit?: CacheHitObserver;
 }
 
 export function actionCacheService(instances: Instances, options: ActionCacheServiceOptions, logger: Logger): UntypedServiceImplementation {
   return {
-    getActionResult: unary(logger, 'GetActionResult', async (req: REv2.GetActionResultRequest) => {
+    getActionResult: unary(logger, 'GetActionResult', async (req: REv2.GetActionResultRequest, call) => {
       const { inst, fn } = instances.request(req.instanceName, req.digestFunction, req.actionDigest?.hash);
       const digest = Digest.fromProto(req.actionDigest, fn, 'action_digest');
       const result = await inst.ac.get(digest);
       if (!result) throw new StatusError(Code.NOT_FOUND, `no action result for ${digest}`);
+      if (options.onHit) {
+        const metadata = requestMetadata(call.metadata);
+        options.onHit({ invocationId: metadata?.toolInvocationId ?? '', instanceName: inst.name, actionDigest: digest.toString(), metadata });
+      }
       return inlineOutputs(inst.cas, fn, result, req as InlineRequest, options.maxInlineBytes);
     }),
 

@@ -8,6 +8,9 @@ export interface InputCheck {
   missing: Digest[];
   /** The encoded Directory messages read on the way, by digest key (for later reads of the tree, and the worker). */
   directories: Map<string, Buffer>;
+  /** Distinct file blobs of the tree, and their bytes (what a worker with an empty cache would fetch). */
+  files: number;
+  fileBytes: number;
 }
 
 /** Walks the input root and finds every blob of it that is not in the CAS. */
@@ -43,5 +46,7 @@ export async function checkInputs(cas: BlobStore, root: Digest): Promise<InputCh
     level = next;
   }
   missing.push(...(await cas.findMissing([...files.values()])));
-  return { missing, directories };
+  let fileBytes = 0;
+  for (const f of files.values()) fileBytes += f.size;
+  return { missing, directories, files: files.size, fileBytes };
 }

@@ -14,12 +14,13 @@ import { Instance, Instances } from './instance';
 import { missingBlobsError } from '../grpc/missing-blobs-error';
 import { checkInputs } from './check-inputs';
 import { requestMetadata } from './request-metadata';
+import { SubmitObserver } from './submitted-action';
 import { durationMs } from '../util/proto-time';
 import { classifyCommand, RustcCommand } from '../rust/rustc-command';
 import { pairKey } from '../rust/pair-key';
 import { crateDeps, crateOf } from '../rust/crate-deps';
 import { locateParamFile } from '../rust/param-file';
-import { RustActionInfo } from '../scheduler/execution';
+import { ExecutionRequest, RustActionInfo } from '../scheduler/execution';
 
 export interface ExecutionServiceOptions {
   defaultTimeoutMs: number;
@@ -27,6 +28,8 @@ export interface ExecutionServiceOptions {
   maxInlineBytes: number;
   /** Re-send the current state this often so idle streams are not cut by proxies. */
   keepaliveMs?: number;
+  /** Sees each action handed to the scheduler, with what only Execute knows (the dashboard records it). */
+  onSubmit?: SubmitObserver;
 }
 
 type OpStream = ServerWritableStream<unknown, LongrunningPb.Operation>;
@@ -67,7 +70,7 @@ export function executionService(instances: Instances, scheduler: Scheduler, opt
         }
       }
       const command = await loadProto(inst, commandDigest, re.Command, 'Command');
-      const { missing, directories } = await checkInputs(inst.cas, inputRoot);
+      const { missing, directories, files, fileBytes } = await checkInputs(inst.cas, inputRoot);
       if (missing.length > 0) {
         log.info({ missing: missing.length }, 'inputs missing');
         const response = re.ExecuteResponse.create({ status: toRpcStatus(missingBlobsError(missing, 'input blob')) });
@@ -77,7 +80,7 @@ export function executionService(instances: Instances, scheduler: Scheduler, opt
       const rc = classifyCommand(command);
       const rust = rc.kind === 'other' ? undefined : await rustActionInfo(inst, action, command, rc, inputRoot, directories);
       if (rust) log.debug({ rust: rust.kind, crate: rust.crateName, paired: !!rust.pairKey }, 'rustc action');
-      const execution = scheduler.submit({
+      const request: ExecutionRequest = {
         rust,
         instanceName: inst.name,
         digestFunction: fn,
@@ -91,7 +94,9 @@ export function executionService(instances: Instances, scheduler: Scheduler, opt
         mnemonic: meta?.actionMnemonic || undefined,
         // Saves the worker a round trip per tree level; a huge tree is left for the worker to fetch.
         inputDirectories: shippable([...directories.values()]),
-      });
+      };
+      options.onSubmit?.({ request, metadata: meta, inputFiles: files, inputBytes: fileBytes });
+      const execution = scheduler.submit(request);
       await stream(call, execution, req, inst);
     }),
 

@@ -55,7 +55,21 @@ describe('Scheduler observers and snapshots', () => {
     assert.deepEqual([started.task.actionClass, started.task.labels], ['rust-rlib', { crate: 'regex', phase: 'rlib' }]);
     const done = events.find((x) => x.type === 'task-completed')!;
     assert.ok(done.type === 'task-completed');
-    assert.deepEqual(done.outcome.timings, { queueWaitMs: 250, inputFetchMs: 40, executionMs: 1000, outputUploadMs: 20, workerTotalMs: 1060 });
+    assert.deepEqual(done.outcome.timings, {
+      queueWaitMs: 250,
+      inputFetchMs: 40,
+      executionMs: 1000,
+      outputUploadMs: 20,
+      workerTotalMs: 1060,
+      // The same phases on the worker's clock (the dashboard's timeline).
+      workerStartAtMs: 10000,
+      inputFetchStartAtMs: 10000,
+      inputFetchEndAtMs: 10040,
+      executionStartAtMs: 10040,
+      executionEndAtMs: 11040,
+      outputUploadStartAtMs: 11040,
+      outputUploadEndAtMs: 11060,
+    });
     assert.deepEqual([done.outcome.code, done.outcome.exitCode, done.outcome.workerName, done.outcome.cpuSeconds, done.outcome.cancelled], [0, 0, 'w1', 1.5, false]);
     const build = s.builds().find((b) => b.invocationId === 'build-1')!;
     assert.deepEqual([build.actions, build.executed, build.cached, build.inFlight, build.rustcRuns, build.rustcCpuSeconds], [1, 1, 0, 0, 1, 1.5]);

@@ -1,0 +1,12 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { BuildRecord } from '../../src/dashboard/build-record';
+
+/**
+ * A clean, pipelined build of rules_rust_example/offline through `npm start` (2 workers, fusion on, warm worker
+ * caches), as GET /api/builds/<id>/record returned it: 14 library crates (each one fused run answering its metadata and
+ * rlib actions), the process wrapper and two binaries.
+ */
+export function recordedBuild(): BuildRecord {
+  return JSON.parse(readFileSync(path.join(__dirname, '../../../test/dashboard/fixtures/rust-example-build.json'), 'utf8')) as BuildRecord;
+}
