@@ -7,9 +7,12 @@ import { declaredOutputs, RustcCommand } from './rustc-command';
 
 export type { CrateDep };
 
-/** A crate's identity across builds: its output path without the `.rmeta`/`.rlib` extension (a binary: its output). */
+/**
+ * A crate's identity across builds: its output path without the `.rmeta`/`.rlib` extension, and without rules_rust's
+ * `-hollow` suffix so a hollow rlib and its full rlib are one crate (a binary: its output).
+ */
 export function crateId(outputPath: string): string {
-  return outputPath.replace(/\.(rmeta|rlib)$/, '');
+  return outputPath.replace(/(-hollow)?\.(rmeta|rlib)$/, '');
 }
 
 /** The crate a classified rustc action builds, or undefined when it cannot be told. */

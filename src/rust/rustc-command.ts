@@ -11,6 +11,12 @@ export interface RustcCommand {
   rmetaPath?: string;
   /** The `.rlib` output (declared by an rlib action; inferred next to the `.rmeta` for a metadata action). */
   rlibPath?: string;
+  /**
+   * A metadata action that writes a hollow rlib (`-Zno-codegen`: Buck2's metadata-full, rules_rust's
+   * no-codegen pipelining). It runs a different command from its crate's rlib action, so it is never fused;
+   * `rmetaPath` is the hollow rlib.
+   */
+  hollow?: boolean;
   /** The `@file` argument handed to rustc (a pipelined pair differs only in its name, not its content). */
   paramFile?: string;
   /** argv with the quit flag removed and the param file replaced by a placeholder: equal for both actions of a pair. */
@@ -47,6 +53,9 @@ export function classifyCommand(c: REv2.ICommand): RustcCommand {
   const crateName = flagValue(rustcArgs, '--crate-name') ?? /^lib(.+?)(-[^-]*)?\.(rlib|rmeta)$/.exec(path.basename(rmetas[0] ?? rlibs[0] ?? ''))?.[1];
   const base = { crateName, paramFile: paramFiles.length === 1 ? paramFiles[0].slice(1) : undefined };
 
+  if (rlibs.length === 1 && outputs.every((o) => o === rlibs[0] || o.endsWith('.d')) && isHollow(rustcArgs, rlibs[0], c)) {
+    return { kind: 'rustc-metadata', ...base, hollow: true, rmetaPath: rlibs[0] };
+  }
   if (quit && rmetas.length === 1 && outputs.length === 1) {
     const rmetaPath = rmetas[0];
     return { kind: 'rustc-metadata', ...base, rmetaPath, rlibPath: rmetaPath.replace(/\.rmeta$/, '.rlib'), pairArgv: pairArgv(argv, base.paramFile) };
@@ -70,6 +79,16 @@ export function withoutQuitFlag(argv: string[]): string[] {
 
 function pairArgv(argv: string[], paramFile: string | undefined): string[] {
   return withoutQuitFlag(argv).map((a) => (paramFile !== undefined && a === `@${paramFile}` ? '@<params>' : a));
+}
+
+/**
+ * `-Zno-codegen` on the command line (Buck2), or, when rustc's flags sit in a param file the Command does not show,
+ * rules_rust's shape: a single `…-hollow.rlib` output with RUSTC_BOOTSTRAP=1 (which -Z flags need on stable rustc).
+ */
+function isHollow(rustcArgs: string[], rlib: string, c: REv2.ICommand): boolean {
+  if (rustcArgs.some((a, i) => a === '-Zno-codegen' || (a === '-Z' && rustcArgs[i + 1] === 'no-codegen'))) return true;
+  const bootstrap = (c.environmentVariables ?? []).some((v) => v.name === 'RUSTC_BOOTSTRAP' && v.value === '1');
+  return bootstrap && /-hollow\.rlib$/.test(rlib);
 }
 
 function flagValue(args: string[], flag: string): string | undefined {

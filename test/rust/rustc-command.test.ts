@@ -71,3 +71,28 @@ describe('classifyCommand on unrelated actions', () => {
     assert.equal(classifyCommand(command({ arguments: ['tc/bin/rustc', '--crate-name=foo', '--crate-type=rlib', 'lib.rs'], outputs: ['libfoo-9.rlib'] })).kind, 'rustc-rlib');
   });
 });
+
+describe('classifyCommand on hollow-rlib metadata actions', () => {
+  const env = (bootstrap: boolean) => (bootstrap ? [{ name: 'RUSTC_BOOTSTRAP', value: '1' }] : []);
+
+  it('classifies Buck2 metadata-full (-Zno-codegen on the command line) as metadata, never paired', () => {
+    const argv = ['tc/bin/rustc', '--crate-name=foo', '--crate-type=rlib', '-Zno-codegen', '--emit=link=buck-out/meta/libfoo-7.rlib', 'src/lib.rs'];
+    const rc = classifyCommand(command({ arguments: argv, outputs: ['buck-out/meta/libfoo-7.rlib'], environmentVariables: env(true) }));
+    assert.deepEqual([rc.kind, rc.hollow, rc.rmetaPath, rc.rlibPath, rc.pairArgv, rc.crateName], ['rustc-metadata', true, 'buck-out/meta/libfoo-7.rlib', undefined, undefined, 'foo']);
+    const split = classifyCommand(command({ arguments: ['tc/bin/rustc', '-Z', 'no-codegen', 'lib.rs'], outputs: ['libfoo-7.rlib'] }));
+    assert.equal(split.kind, 'rustc-metadata');
+  });
+
+  it('classifies rules_rust no-codegen pipelining (-hollow.rlib, RUSTC_BOOTSTRAP=1, flags in a param file) as metadata', () => {
+    const argv = ['pw/process_wrapper', '--subst', 'pwd=${pwd}', '--', 'tc/bin/rustc', '@out/libfoo-h1-hollow.rlib-0.params'];
+    const rc = classifyCommand(command({ arguments: argv, outputs: ['out/libfoo-h1-hollow.rlib'], environmentVariables: env(true) }));
+    assert.deepEqual([rc.kind, rc.hollow], ['rustc-metadata', true]);
+  });
+
+  it('keeps the full rlib of the same crate, and a -hollow name without RUSTC_BOOTSTRAP, as rlib actions', () => {
+    const full = classifyCommand(command({ arguments: ['tc/bin/rustc', '--crate-name=foo', '--emit=link=out/libfoo-7.rlib', 'src/lib.rs'], outputs: ['out/libfoo-7.rlib'], environmentVariables: env(true) }));
+    assert.equal(full.kind, 'rustc-rlib');
+    const named = classifyCommand(command({ arguments: ['pw/process_wrapper', '--', 'tc/bin/rustc', '@p'], outputs: ['out/libfoo-h1-hollow.rlib'] }));
+    assert.equal(named.kind, 'rustc-rlib');
+  });
+});
