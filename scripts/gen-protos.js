@@ -23,7 +23,7 @@ const js = path.join(outDir, 'protos.js');
 const dts = path.join(outDir, 'protos.d.ts');
 const inputs = protoFiles(protoDir);
 // Entry points only: imports are resolved from protos/ through -p, and listing them again duplicates types.
-const entries = ['build/bazel/remote/execution/v2/remote_execution.proto', 'google/bytestream/bytestream.proto',
+const entries = ['build/bazel/remote/execution/v2/remote_execution.proto', 'build/bazel/remote/asset/v1/remote_asset.proto', 'google/bytestream/bytestream.proto',
   'google/rpc/error_details.proto', 'google/rpc/code.proto', ...inputs.filter((f) => f.startsWith('rustexec/'))];
 const newest = Math.max(...inputs.map((f) => fs.statSync(path.join(protoDir, f)).mtimeMs), fs.statSync(__filename).mtimeMs);
 if (fs.existsSync(dts) && fs.statSync(dts).mtimeMs >= newest) process.exit(0);

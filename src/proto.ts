@@ -7,12 +7,14 @@ export const longrunning = google.longrunning;
 export const rpc = google.rpc;
 export const protobuf = google.protobuf;
 export const semver = build.bazel.semver;
+export const asset = build.bazel.remote.asset.v1;
 
 export import REv2 = build.bazel.remote.execution.v2;
 export import ByteStreamPb = google.bytestream;
 export import LongrunningPb = google.longrunning;
 export import RpcPb = google.rpc;
 export import ProtobufPb = google.protobuf;
+export import AssetPb = build.bazel.remote.asset.v1;
 
 /** A Buffer view of decoded `bytes` (no copy; protobufjs usually hands out Buffers in Node already). */
 export function asBuffer(b: Uint8Array | null | undefined): Buffer {

@@ -10,8 +10,9 @@ import { newActionCache, newBlobStore } from '../blobstore/configuration/new-blo
 import { ServerConfig } from '../config/server-config';
 import { DIGEST_FUNCTIONS, digestFunctionByName } from '../digest/digest-function';
 import { startGrpcServer, shutdownGrpcServer } from '../grpc/grpc-server';
-import { ActionCacheService, ByteStreamService, CapabilitiesService, ContentAddressableStorageService } from '../grpc/service-definitions';
+import { ActionCacheService, ByteStreamService, CapabilitiesService, ContentAddressableStorageService, FetchService, PushService } from '../grpc/service-definitions';
 import { actionCacheService } from '../services/action-cache-service';
+import { remoteAssetServices } from '../services/remote-asset-service';
 import { byteStreamService } from '../services/bytestream-service';
 import { capabilitiesService } from '../services/capabilities-service';
 import { casService } from '../services/cas-service';
@@ -72,10 +73,13 @@ export async function startFrontend(config: ServerConfig, logger: Logger, extra?
   const extraServices = extra?.(instances) ?? [];
   const execEnabled = extraServices.some(([def]) => 'execute' in def);
   const credentials = tls ? await serverCredentials(tls) : undefined;
+  const assetServices = remoteAssetServices(instances, config.remoteAsset, logger);
   const cache: ServiceEntry[] = [
     [CapabilitiesService, capabilitiesService(instances, { maxBatchTotalSizeBytes: config.maxBatchTotalSizeBytes, acUpdateEnabled: config.acUpdateEnabled, execEnabled: () => execEnabled }, logger)],
     [ContentAddressableStorageService, casService(instances, { maxBatchTotalSizeBytes: config.maxBatchTotalSizeBytes }, logger)],
     [ByteStreamService, byteStreamService(instances, sessions, logger)],
+    [FetchService, assetServices.fetch],
+    [PushService, assetServices.push],
     [ActionCacheService, actionCacheService(instances, { updateEnabled: config.acUpdateEnabled, maxInlineBytes: config.maxInlineBytes, onHit: options.onCacheHit }, logger)],
   ];
   const services = [...(options.cacheServices === false ? [] : cache), ...extraServices];

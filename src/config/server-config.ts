@@ -24,6 +24,12 @@ export interface ExecutionConfig {
   rustFusion: boolean;
 }
 
+export interface RemoteAssetConfig {
+  allowedHosts: string[];
+  timeoutMs: number;
+  maxBytes: number;
+}
+
 export interface SecurityConfig {
   /** Bearer tokens (see src/auth/token-store.ts); without it, no authentication. */
   tokensFile?: string;
@@ -55,10 +61,12 @@ export interface ServerConfig {
   instances: Record<string, InstanceConfig>;
   execution: ExecutionConfig;
   security: SecurityConfig;
+  /** Remote Asset API: where FetchBlob may download from (nothing when empty), how long and how much. */
+  remoteAsset: RemoteAssetConfig;
   dashboard: DashboardConfig;
 }
 
-const TOP_KEYS = ['listen', 'maxBatchTotalSizeBytes', 'acUpdateEnabled', 'maxInlineBytes', 'uploadIdle', 'instances', 'execution', 'auth', 'tls', 'insecure', 'dashboard'] as const;
+const TOP_KEYS = ['listen', 'maxBatchTotalSizeBytes', 'acUpdateEnabled', 'maxInlineBytes', 'uploadIdle', 'instances', 'execution', 'auth', 'tls', 'insecure', 'dashboard', 'remoteAsset'] as const;
 const EXECUTION_KEYS = ['defaultTimeout', 'maxTimeout', 'heartbeatInterval', 'maxWorkerLosses', 'retainCompleted', 'rustFusion'] as const;
 
 /** The embedded default: one instance "" on local disk under `dataDir`. */
@@ -79,6 +87,7 @@ export function defaultConfig(dataDir: string): ServerConfig {
       },
     },
     security: { insecure: false },
+    remoteAsset: { allowedHosts: [], timeoutMs: 5 * 60_000, maxBytes: 4 * 1024 ** 3 },
     dashboard: { enabled: true, maxBuilds: 20, maxActionsPerBuild: 10_000 },
     execution: { defaultTimeoutMs: 15 * 60_000, maxTimeoutMs: 3 * 60 * 60_000, heartbeatIntervalMs: 5000, maxWorkerLosses: 3, retainCompletedMs: 10 * 60_000, rustFusion: true },
   };
@@ -124,6 +133,7 @@ export function parseServerConfig(text: string, baseDir: string, source = 'confi
     instances: Object.keys(instances).length > 0 ? instances : d.instances,
     execution: parseExecutionConfig(o.execution, `${source}.execution`, d.execution),
     security: parseSecurityConfig(o, source, baseDir),
+    remoteAsset: parseRemoteAssetConfig(o.remoteAsset, `${source}.remoteAsset`, d.remoteAsset),
     dashboard: parseDashboardConfig(o.dashboard, `${source}.dashboard`, d.dashboard),
   };
 }
@@ -134,6 +144,17 @@ function checkDigestFunction(name: string, at: string): string {
   } catch (err) {
     throw new ConfigError(`${at}: ${(err as Error).message}`);
   }
+}
+
+function parseRemoteAssetConfig(v: unknown, at: string, d: RemoteAssetConfig): RemoteAssetConfig {
+  if (v === undefined) return d;
+  const o = expectObject(v as never, at, ['allowedHosts', 'fetchTimeout', 'maxBytes']);
+  let allowedHosts = d.allowedHosts;
+  if (o.allowedHosts !== undefined) {
+    if (!Array.isArray(o.allowedHosts)) throw new ConfigError(`${at}.allowedHosts: expected a list of host names`);
+    allowedHosts = o.allowedHosts.map((h, i) => expectString(h, `${at}.allowedHosts[${i}]`));
+  }
+  return { allowedHosts, timeoutMs: optional(o, 'fetchTimeout', at, expectDuration, d.timeoutMs), maxBytes: optional(o, 'maxBytes', at, expectSize, d.maxBytes) };
 }
 
 function parseSecurityConfig(o: Record<string, unknown>, at: string, baseDir: string): SecurityConfig {

@@ -1,5 +1,5 @@
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
-import { bytestream, encode, longrunning, re, worker } from '../proto';
+import { asset, bytestream, encode, longrunning, re, worker } from '../proto';
 import { FramedMessage } from './framed-message';
 
 interface Codec<T> {
@@ -51,4 +51,16 @@ export const ByteStreamService = {
 
 export const WorkerServiceDefinition = {
   connect: method('rustexec.worker.v1.WorkerService', 'Connect', worker.WorkerMessage, worker.SchedulerMessage, true, true),
+} satisfies ServiceDefinition;
+
+const ASSET = 'build.bazel.remote.asset.v1';
+
+export const FetchService = {
+  fetchBlob: method(`${ASSET}.Fetch`, 'FetchBlob', asset.FetchBlobRequest, asset.FetchBlobResponse, false, false),
+  fetchDirectory: method(`${ASSET}.Fetch`, 'FetchDirectory', asset.FetchDirectoryRequest, asset.FetchDirectoryResponse, false, false),
+} satisfies ServiceDefinition;
+
+export const PushService = {
+  pushBlob: method(`${ASSET}.Push`, 'PushBlob', asset.PushBlobRequest, asset.PushBlobResponse, false, false),
+  pushDirectory: method(`${ASSET}.Push`, 'PushDirectory', asset.PushDirectoryRequest, asset.PushDirectoryResponse, false, false),
 } satisfies ServiceDefinition;
