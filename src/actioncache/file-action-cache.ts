@@ -14,6 +14,8 @@ export interface FileActionCacheOptions {
   maxBytes?: number;
   /** How a directory is fsynced after a rename into it (tests watch it). */
   syncDirectory?: SyncDirectory;
+  /** Told the size of each entry evicted to stay within maxBytes (eviction metrics). */
+  onEvict?: (bytes: number) => void;
 }
 
 /** Bytes an entry costs beyond its content (inode, directory entry): keeps the count bounded for tiny results. */
@@ -40,8 +42,10 @@ export class FileActionCache implements ActionCache {
     const index = new LRUCache<string, { size: number; touchedMs: number }>({
       maxSize: Math.max(1, options.maxBytes ?? 1024 ** 3),
       sizeCalculation: (e) => e.size + ENTRY_OVERHEAD,
-      dispose: (_e, key, reason) => {
-        if (reason === 'evict') void fsp.unlink(entryPath(root, key)).catch(() => undefined);
+      dispose: (e, key, reason) => {
+        if (reason !== 'evict') return;
+        void fsp.unlink(entryPath(root, key)).catch(() => undefined);
+        options.onEvict?.(e.size);
       },
     });
     // Oldest first, so the most recently used entries survive a smaller maxBytes.

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import { parseListenAddress } from '../grpc/listen-address';
 import { composeDashboard } from './dashboard';
+import { schedulerMetrics } from '../metrics/scheduler-metrics';
 import { executionServices } from './execution-services';
 import { startFrontend } from './frontend';
 import { LocalWorkers } from './local-workers';
@@ -27,7 +28,16 @@ async function main(): Promise<void> {
   if (config.security.tokensFile) config.security.localWorkerToken = randomBytes(32).toString('hex');
   const dashboard = await composeDashboard(config.dashboard, side, logger);
   const frontend = await startOrExit(logger, () =>
-    startFrontend(config, logger, executionServices(config.execution, config.maxInlineBytes, logger, (_, insight) => dashboard?.attach(insight), dashboard?.recorder.onSubmit), {
+    startFrontend(config, logger, executionServices(
+        config.execution,
+        config.maxInlineBytes,
+        logger,
+        (_, insight) => {
+          dashboard?.attach(insight);
+          if (side.metrics) schedulerMetrics(side.metrics, insight);
+        },
+        dashboard?.recorder.onSubmit,
+      ), {
       metrics: side.metrics,
       health: side.health,
       onCacheHit: dashboard?.recorder.onCacheHit,

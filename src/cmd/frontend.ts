@@ -21,6 +21,7 @@ import { rpcObserverInterceptor } from '../grpc/rpc-observer-interceptor';
 import { Health } from '../http/health';
 import { Metrics } from '../metrics/metrics';
 import { rpcMetrics } from '../metrics/rpc-metrics';
+import { actionCacheMetrics, storageMetrics } from '../metrics/storage-metrics';
 import { storageCheck } from './storage-check';
 import { UploadSessions } from '../services/upload-sessions';
 import { CacheHitObserver } from '../services/submitted-action';
@@ -62,9 +63,11 @@ export async function startFrontend(config: ServerConfig, logger: Logger, extra?
   for (const [name, ic] of Object.entries(config.instances)) {
     const digestFunction = digestFunctionByName(ic.digestFunction);
     const digestFunctions = ic.digestFunctions ? ic.digestFunctions.map(digestFunctionByName) : [digestFunction, ...DIGEST_FUNCTIONS.filter((f) => f !== digestFunction)];
-    const cas = await newBlobStore(ic.cas, logger.child({ instance: name }));
-    const store = await newActionCache(ic.ac);
-    const ac = new CompletenessCheckingActionCache(store, cas, logger);
+    const instrument = options.metrics && storageMetrics(options.metrics, name);
+    const cas = await newBlobStore(ic.cas, logger.child({ instance: name }), process.env, instrument);
+    const store = await newActionCache(ic.ac, process.env, instrument);
+    const checked = new CompletenessCheckingActionCache(store, cas, logger);
+    const ac = options.metrics ? actionCacheMetrics(options.metrics, name, checked) : checked;
     list.push({ name, digestFunction, digestFunctions, cas, ac });
     options.health?.addCheck(`storage "${name}"`, storageCheck(store, cas, digestFunction));
   }

@@ -26,6 +26,7 @@ import { Authenticator } from '../auth/authenticator';
 import { TokenStore } from '../auth/token-store';
 import { parseArgs } from './cli-args';
 import { SIDE_PORT_FLAGS, sidePort, startSidePort } from './side-port';
+import { workerFileCacheMetrics } from '../metrics/storage-metrics';
 
 const USAGE = `usage: node dist/src/cmd/worker.js [--scheduler HOST:PORT] [--cas HOST:PORT] [--name NAME] [--slots N]
        [--work-dir DIR] [--cache-dir DIR] [--cache-max-bytes SIZE] [--property NAME=VALUE]...
@@ -108,12 +109,12 @@ async function main(): Promise<void> {
   const casFor = (instance: string) => stores.get(instance) ?? stores.set(instance, new GrpcBlobStore(casClients, instance)).get(instance)!;
   const workerClient = new (makeGenericClientConstructor(WorkerServiceDefinition, 'WorkerService'))(scheduler, credentials, CHANNEL_OPTIONS) as unknown as Client & { connect(): WorkerStream };
 
-  const fileCache = await FileCache.open({ dir: cacheDir, maxBytes: cacheMaxBytes, logger });
+  const side = sidePort(args);
+  const fileCache = await FileCache.open({ dir: cacheDir, maxBytes: cacheMaxBytes, logger, ...(side.metrics ? workerFileCacheMetrics(side.metrics) : {}) });
   const inputRoot = new InputRoot({ fileCache, directoryCache: new LRUCache<string, REv2.Directory>({ max: 10_000 }) });
   const executor = new ActionExecutor({ workerName: name, workDir, casFor, inputRoot, runner: new Runner(sandbox), outputs: new OutputCollector(), logger, runAs });
   const connection = new WorkerConnection({ open: () => workerClient.connect(), executor, name, properties, slots, logger });
   connection.start();
-  const side = sidePort(args);
   side.health.addCheck('scheduler', async () => {
     if (!connection.registered) throw new Error(`not registered with the scheduler at ${scheduler}`);
   });

@@ -41,6 +41,21 @@ export const METRICS = {
   s3Requests: spec({ name: 'rustexec_s3_requests_total', type: 'counter', help: 'S3 requests by HTTP method and response status (or "network_error")', labelNames: ['method', 'status'], where: ['frontend', 'scheduler'] }),
   s3Errors: spec({ name: 'rustexec_s3_request_errors_total', type: 'counter', help: 'S3 requests that failed: network errors, timeouts and 5xx answers, by HTTP method', labelNames: ['method'], where: ['frontend', 'scheduler'] }),
   s3Seconds: spec({ name: 'rustexec_s3_request_seconds', type: 'histogram', help: 'Time to an S3 response\'s headers, by HTTP method', labelNames: ['method'], buckets: LATENCY_BUCKETS, where: ['frontend', 'scheduler'] }),
+
+  queueActions: spec({ name: 'rustexec_queue_actions', type: 'gauge', help: 'Actions waiting for a worker, by platform and action class (rust-metadata, rust-rlib, rust-bin, other); the autoscaling signal', labelNames: ['platform', 'class'], where: ['scheduler'] }),
+  runningActions: spec({ name: 'rustexec_running_actions', type: 'gauge', help: 'Actions assigned to workers, by action class', labelNames: ['class'], where: ['scheduler'] }),
+  liveOperations: spec({ name: 'rustexec_live_operations', type: 'gauge', help: 'Client operations (Execute) not yet completed', labelNames: [], where: ['scheduler'] }),
+  queueWaitSeconds: spec({ name: 'rustexec_queue_wait_seconds', type: 'histogram', help: 'Time an action waited in the queue before a worker took it, by action class', labelNames: ['class'], buckets: ACTION_BUCKETS, where: ['scheduler'] }),
+  executionSeconds: spec({ name: 'rustexec_execution_seconds', type: 'histogram', help: 'Time a worker spent running an action\'s command (ExecutedActionMetadata), by action class', labelNames: ['class'], buckets: ACTION_BUCKETS, where: ['scheduler'] }),
+  actionsCompleted: spec({ name: 'rustexec_actions_completed_total', type: 'counter', help: 'Actions finished by the scheduler, by action class and result (ok, failed: non-zero exit, error: a non-OK status, cancelled)', labelNames: ['class', 'result'], where: ['scheduler'] }),
+  workersConnected: spec({ name: 'rustexec_workers_connected', type: 'gauge', help: 'Workers registered with the scheduler', labelNames: [], where: ['scheduler'] }),
+  workerSlots: spec({ name: 'rustexec_worker_slots', type: 'gauge', help: 'Execution slots offered by registered workers', labelNames: [], where: ['scheduler'] }),
+  workerBusySlots: spec({ name: 'rustexec_worker_busy_slots', type: 'gauge', help: 'Execution slots taken by running actions', labelNames: [], where: ['scheduler'] }),
+  workersLost: spec({ name: 'rustexec_workers_lost_total', type: 'counter', help: 'Workers lost (stream closed or heartbeats missed) while registered', labelNames: [], where: ['scheduler'] }),
+  fusedPairs: spec({ name: 'rustexec_rust_fused_pairs_total', type: 'counter', help: 'RustcMetadata/Rustc action pairs answered by one rustc run', labelNames: [], where: ['scheduler'] }),
+  rustcRuns: spec({ name: 'rustexec_rustc_runs_total', type: 'counter', help: 'rustc processes run by workers', labelNames: [], where: ['scheduler'] }),
+  rustcCpuSeconds: spec({ name: 'rustexec_rustc_cpu_seconds_total', type: 'counter', help: 'CPU seconds rustc process trees used (sampled by workers)', labelNames: [], where: ['scheduler'] }),
+  rustcCpuSavedSeconds: spec({ name: 'rustexec_rustc_cpu_saved_seconds_total', type: 'counter', help: 'rustc CPU seconds fusion saved: the separate metadata runs that did not happen', labelNames: [], where: ['scheduler'] }),
 } as const;
 
 export type MetricName = keyof typeof METRICS;

@@ -19,6 +19,10 @@ export interface FileCacheOptions {
   logger: Logger;
   /** This boot of the machine (default: /proc/sys/kernel/random/boot_id); tests pass their own. */
   bootId?: string;
+  /** Told whether each lookup found the file cached (hit/miss metrics). */
+  onLookup?: (hit: boolean) => void;
+  /** Told the size of each file evicted to stay within maxBytes (eviction metrics). */
+  onEvict?: (bytes: number) => void;
 }
 
 /** `state.json`: which boot wrote the cache, and whether its last run ended with everything synced to disk. */
@@ -54,7 +58,10 @@ export class FileCache {
       // Empty files still cost an inode; count them as one byte so the entry count stays bounded.
       sizeCalculation: (e) => Math.max(1, e.size),
       // Every download has its own file name, so a replaced or evicted entry's file is never another entry's.
-      dispose: (e) => void fsp.unlink(e.file).catch(() => undefined),
+      dispose: (e, _k, reason) => {
+        void fsp.unlink(e.file).catch(() => undefined);
+        if (reason === 'evict') options.onEvict?.(e.size);
+      },
     });
   }
 
@@ -130,7 +137,9 @@ export class FileCache {
   async link(store: BlobStore, digest: Digest, executable: boolean, dest: string): Promise<void> {
     const key = keyOf(digest, executable);
     for (let attempt = 0; ; attempt++) {
-      const entry = this.lru.get(key) ?? (await this.fetch(store, key, digest, executable));
+      const cached = this.lru.get(key);
+      if (attempt === 0) this.options.onLookup?.(cached !== undefined);
+      const entry = cached ?? (await this.fetch(store, key, digest, executable));
       try {
         await linkOrCopy(entry.file, dest);
         return;

@@ -6,6 +6,8 @@ import * as path from 'node:path';
 import Long from 'long';
 import { executionServices } from '../../src/cmd/execution-services';
 import { Frontend, startFrontend } from '../../src/cmd/frontend';
+import { SidePort } from '../../src/cmd/side-port';
+import { schedulerMetrics } from '../../src/metrics/scheduler-metrics';
 import { defaultConfig, ServerConfig } from '../../src/config/server-config';
 import { Digest } from '../../src/digest/digest';
 import { DigestFunction, SHA256 } from '../../src/digest/digest-function';
@@ -17,6 +19,7 @@ import { Clients, createClients } from '../helpers/clients';
 
 export interface ExecutionFixture {
   address: string;
+  dataDir: string;
   clients: Clients;
   scheduler: Scheduler;
   execute(req: REv2.IExecuteRequest, metadata?: Metadata): ClientReadableStream<LongrunningPb.Operation>;
@@ -65,13 +68,23 @@ export async function startExecutionFixture(
   fn: DigestFunction = SHA256,
   /** Last word on the server config (e.g. an instance whose default digest function is BLAKE3). */
   configure: (c: ServerConfig) => void = () => undefined,
+  /** Record metrics and readiness here (a side port built by the test). */
+  side?: SidePort,
 ): Promise<ExecutionFixture> {
   const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'rustexec-exec-'));
   const config: ServerConfig = { ...defaultConfig(dataDir), listen: '127.0.0.1:0' };
   config.execution = { ...config.execution, ...overrides };
   configure(config);
   let scheduler!: Scheduler;
-  const frontend: Frontend = await startFrontend(config, silentLogger(), executionServices(config.execution, config.maxInlineBytes, silentLogger(), (s) => (scheduler = s)));
+  const frontend: Frontend = await startFrontend(
+    config,
+    silentLogger(),
+    executionServices(config.execution, config.maxInlineBytes, silentLogger(), (s, insight) => {
+      scheduler = s;
+      if (side?.metrics) schedulerMetrics(side.metrics, insight);
+    }),
+    { metrics: side?.metrics, health: side?.health },
+  );
   const address = `127.0.0.1:${frontend.port}`;
   const clients = createClients(address);
   const Exec = makeGenericClientConstructor(ExecutionService, 'Execution');
@@ -88,6 +101,7 @@ export async function startExecutionFixture(
 
   return {
     address,
+    dataDir,
     clients,
     scheduler,
     execute: (req, metadata = new Metadata()) => exec.execute(re.ExecuteRequest.create(req as REv2.ExecuteRequest), metadata),

@@ -7,11 +7,14 @@ export interface ExistenceCacheOptions {
   maxEntries: number;
   /** How long "present" is believed without asking the inner store again. Keep it well below the store's eviction horizon. */
   ttlMs: number;
+  /** Told, per FindMissing, how many digests were known present (hits) and how many the backend was asked about. */
+  onLookup?: (hits: number, misses: number) => void;
 }
 
 /** Remembers which blobs were recently found present, so repeated FindMissingBlobs calls skip the inner store. */
 export class ExistenceCachingBlobStore implements BlobStore {
   private readonly present: LRUCache<string, true>;
+  private readonly onLookup?: (hits: number, misses: number) => void;
 
   constructor(
     private readonly inner: BlobStore,
@@ -22,11 +25,13 @@ export class ExistenceCachingBlobStore implements BlobStore {
     // ttlResolution 0: lru-cache otherwise reuses one clock reading for 1 ms of real time, which hides fake-clock steps.
     // maxSize, not max: with `max` lru-cache preallocates arrays for every entry up front (≈ 45 MB for 1M), which
     // every full garbage collection then has to scan, even while the cache is nearly empty.
+    this.onLookup = options.onLookup;
     this.present = new LRUCache({ maxSize: options.maxEntries, sizeCalculation: () => 1, ttl: options.ttlMs, ttlResolution: 0, perf: { now } });
   }
 
   async findMissing(digests: Digest[]): Promise<Digest[]> {
     const unknown = digests.filter((d) => !this.present.has(d.key));
+    this.onLookup?.(digests.length - unknown.length, unknown.length);
     if (unknown.length === 0) return [];
     const missing = await this.inner.findMissing(unknown);
     const missingKeys = new Set(missing.map((d) => d.key));

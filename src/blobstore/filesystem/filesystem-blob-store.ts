@@ -20,6 +20,8 @@ export interface FilesystemBlobStoreOptions {
   now?: () => number;
   /** How a directory is fsynced after a rename into it (tests watch it). */
   syncDirectory?: SyncDirectory;
+  /** Told the size of each blob evicted to stay within maxBytes (eviction metrics). */
+  onEvict?: (bytes: number) => void;
 }
 
 interface Entry {
@@ -53,8 +55,10 @@ export class FilesystemBlobStore implements BlobStore {
     this.index = new LRUCache<string, Entry>({
       maxSize: options.maxBytes,
       sizeCalculation: (e) => Math.max(1, e.size),
-      dispose: (_e, key, reason) => {
-        if (reason === 'evict') this.unlinkEvicted(key);
+      dispose: (e, key, reason) => {
+        if (reason !== 'evict') return;
+        this.unlinkEvicted(key);
+        options.onEvict?.(e.size);
       },
     });
   }

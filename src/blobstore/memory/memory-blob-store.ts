@@ -9,8 +9,16 @@ import { blobNotFound, bufferReader, checkRange, sizeMismatch } from '../blob-io
 export class MemoryBlobStore implements BlobStore {
   private readonly blobs: LRUCache<string, Buffer>;
 
-  constructor(readonly maxBytes: number) {
-    this.blobs = new LRUCache({ maxSize: maxBytes, sizeCalculation: (b) => Math.max(1, b.byteLength) });
+  /** `onEvict` is told the size of each blob evicted to stay within maxBytes (eviction metrics). */
+  constructor(
+    readonly maxBytes: number,
+    onEvict?: (bytes: number) => void,
+  ) {
+    this.blobs = new LRUCache({
+      maxSize: maxBytes,
+      sizeCalculation: (b) => Math.max(1, b.byteLength),
+      dispose: onEvict && ((b, _k, reason) => reason === 'evict' && onEvict(b.byteLength)),
+    });
   }
 
   async findMissing(digests: Digest[]): Promise<Digest[]> {

@@ -15,7 +15,11 @@ export interface S3ConnectionOptions {
   idleTimeoutMs?: number;
   /** Sockets kept per client; uploads of different blobs run in parallel up to this. */
   maxSockets?: number;
+  /** Told about every request (HTTP method) and, once, its outcome: the response status or a network error (metrics). */
+  onRequest?: S3RequestObserver;
 }
+
+export type S3RequestObserver = (method: string) => (outcome: number | 'network_error') => void;
 
 /** A bucket plus a key prefix, with the client that reaches it. */
 export interface S3Location {
@@ -37,6 +41,16 @@ export function newS3Location(options: S3ConnectionOptions): S3Location {
   const request = ((opts: http.RequestOptions, cb?: (res: http.IncomingMessage) => void) => {
     const req = base.request({ ...opts, timeout: idleTimeoutMs }, cb);
     req.on('timeout', () => req.destroy(Object.assign(new Error(`no response from S3 for ${idleTimeoutMs} ms`), { code: 'ETIMEDOUT' })));
+    const observed = options.onRequest?.(opts.method ?? 'GET');
+    if (observed) {
+      let told = false;
+      const tell = (outcome: number | 'network_error') => {
+        if (!told) observed(outcome);
+        told = true;
+      };
+      req.once('response', (res: http.IncomingMessage) => tell(res.statusCode ?? 0));
+      req.once('error', () => tell('network_error'));
+    }
     return req;
   }) as typeof http.request;
   const client = new Client({
