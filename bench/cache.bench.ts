@@ -14,7 +14,7 @@ import { startServerProcess } from '../test/e2e/server-process';
 import { median, processCpuSeconds, report } from './bench-util';
 import { EchoService } from './echo-server';
 
-type Client = Record<string, Function> & { close(): void };
+export type Client = Record<string, Function> & { close(): void };
 const MiB = 1024 * 1024;
 
 /**
@@ -23,15 +23,15 @@ const MiB = 1024 * 1024;
  */
 export const CLIENT_OPTIONS = { 'grpc.max_receive_message_length': 64 * MiB, 'grpc-node.flow_control_window': 8 * MiB };
 
-function client(def: ServiceDefinition, address: string): Client {
+export function client(def: ServiceDefinition, address: string): Client {
   const Ctor = makeGenericClientConstructor(def, 'C');
   return new Ctor(address, credentials.createInsecure(), CLIENT_OPTIONS) as unknown as Client;
 }
 
-const call = <Res>(c: Client, method: string, req: unknown) =>
+export const call = <Res>(c: Client, method: string, req: unknown) =>
   new Promise<Res>((resolve, reject) => c[method](req, (e: Error | null, r: Res) => (e ? reject(e) : resolve(r))));
 
-const elapsedMs = async (fn: () => Promise<unknown>): Promise<number> => {
+export const elapsedMs = async (fn: () => Promise<unknown>): Promise<number> => {
   const t = process.hrtime.bigint();
   await fn();
   return Number(process.hrtime.bigint() - t) / 1e6;
@@ -64,7 +64,7 @@ function echoStream(echo: Client, total: number, chunk: Buffer): Promise<void> {
   });
 }
 
-function readAll(bs: Client, digest: Digest): Promise<void> {
+export function readAll(bs: Client, digest: Digest): Promise<void> {
   return new Promise((resolve, reject) => {
     const s = bs.read(bytestream.ReadRequest.create({ resourceName: `blobs/${digest.hash}/${digest.size}` }));
     let n = 0;
@@ -74,7 +74,7 @@ function readAll(bs: Client, digest: Digest): Promise<void> {
   });
 }
 
-function writeAll(bs: Client, blob: Buffer, digest: Digest): Promise<void> {
+export function writeAll(bs: Client, blob: Buffer, digest: Digest): Promise<void> {
   return new Promise((resolve, reject) => {
     const s = bs.write((e: Error | null) => (e ? reject(e) : resolve()));
     const name = `uploads/${randomUUID()}/blobs/${digest.hash}/${digest.size}`;

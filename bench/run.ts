@@ -1,4 +1,5 @@
 import { cacheBench } from './cache.bench';
+import { metricsBench } from './metrics.bench';
 import { fusionBench } from './fusion.bench';
 import { rustBench } from './rust.bench';
 import { s3Bench } from './s3.bench';
@@ -13,6 +14,7 @@ async function main(): Promise<void> {
   await codecBench();
   await criticalPathBench();
   await cacheBench();
+  await metricsBench();
   await digestFunctionsBench();
   await zstdBench();
   await s3Bench();

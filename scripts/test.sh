@@ -13,6 +13,11 @@ command -v mount >/dev/null 2>&1 || need_apt+=(mount)         # tmpfs mounts of 
 command -v clang-22 >/dev/null 2>&1 || need_apt+=(clang-22)
 command -v ld.lld-22 >/dev/null 2>&1 || need_apt+=(lld-22)
 command -v llvm-ar-22 >/dev/null 2>&1 || need_apt+=(llvm-22)
+# The Helm chart test renders with Go's text/template + sprig (offline, GOPATH mode); the deployment test uses ip netns.
+command -v go >/dev/null 2>&1 || need_apt+=(golang-go)
+[ -d /usr/share/gocode/src/github.com/Masterminds/sprig ] || need_apt+=(golang-github-masterminds-sprig-dev)
+[ -d /usr/share/gocode/src/gopkg.in/yaml.v3 ] || need_apt+=(golang-gopkg-yaml.v3-dev)
+command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
