@@ -1,13 +1,13 @@
 import type { Logger } from 'pino';
 import { ExecutionConfig } from '../config/server-config';
 import { ExecutionService, WorkerServiceDefinition } from '../grpc/service-definitions';
-import { describeRustAction } from '../scheduler/rust-action-class';
 import { Scheduler } from '../scheduler/scheduler';
 import { SchedulerInsight } from '../scheduler/scheduler-observer';
 import { workerService } from '../scheduler/worker-service';
 import { executionResultSink } from '../services/execution-result-sink';
 import { executionService } from '../services/execution-service';
 import { SubmitObserver } from '../services/submitted-action';
+import { composeScheduler } from './compose-scheduler';
 import { ExtraServices } from './frontend';
 
 /**
@@ -23,12 +23,13 @@ export function executionServices(
   onSubmit?: SubmitObserver,
 ): ExtraServices {
   return (instances) => {
-    const scheduler = new Scheduler(
-      { heartbeatIntervalMs: config.heartbeatIntervalMs, maxWorkerLosses: config.maxWorkerLosses, retainCompletedMs: config.retainCompletedMs, timeoutGraceMs: 30_000, rustFusion: config.rustFusion, describe: describeRustAction },
+    const { scheduler, insight } = composeScheduler(
+      { heartbeatIntervalMs: config.heartbeatIntervalMs, maxWorkerLosses: config.maxWorkerLosses, retainCompletedMs: config.retainCompletedMs, timeoutGraceMs: 30_000, abandonAfterMs: config.abandonAfterMs },
+      { fusion: config.rustFusion, criticalPath: true, sizeAwareSlots: config.sizeAwareSlots },
       executionResultSink(instances, logger),
       logger.child({ component: 'scheduler' }),
     );
-    onScheduler?.(scheduler, scheduler);
+    onScheduler?.(scheduler, insight);
     return [
       [ExecutionService, executionService(instances, scheduler, { defaultTimeoutMs: config.defaultTimeoutMs, maxTimeoutMs: config.maxTimeoutMs, maxInlineBytes, onSubmit }, logger)],
       [WorkerServiceDefinition, workerService(scheduler, logger.child({ component: 'worker-service' })), { workerOnly: true }],

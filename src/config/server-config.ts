@@ -22,6 +22,10 @@ export interface ExecutionConfig {
   retainCompletedMs: number;
   /** Run a crate's RustcMetadata and Rustc actions as one rustc process. */
   rustFusion: boolean;
+  /** An operation no client follows any more (Execute/WaitExecution streams gone) is cancelled after this long; 0: never. */
+  abandonAfterMs: number;
+  /** A heavy rustc takes as many worker slots as the cores it kept busy last time. */
+  sizeAwareSlots: boolean;
 }
 
 export interface RemoteAssetConfig {
@@ -67,7 +71,7 @@ export interface ServerConfig {
 }
 
 const TOP_KEYS = ['listen', 'maxBatchTotalSizeBytes', 'acUpdateEnabled', 'maxInlineBytes', 'uploadIdle', 'instances', 'execution', 'auth', 'tls', 'insecure', 'dashboard', 'remoteAsset'] as const;
-const EXECUTION_KEYS = ['defaultTimeout', 'maxTimeout', 'heartbeatInterval', 'maxWorkerLosses', 'retainCompleted', 'rustFusion'] as const;
+const EXECUTION_KEYS = ['defaultTimeout', 'maxTimeout', 'heartbeatInterval', 'maxWorkerLosses', 'retainCompleted', 'rustFusion', 'abandonAfter', 'sizeAwareSlots'] as const;
 
 /** The embedded default: one instance "" on local disk under `dataDir`. */
 export function defaultConfig(dataDir: string): ServerConfig {
@@ -89,7 +93,7 @@ export function defaultConfig(dataDir: string): ServerConfig {
     security: { insecure: false },
     remoteAsset: { allowedHosts: [], timeoutMs: 5 * 60_000, maxBytes: 4 * 1024 ** 3 },
     dashboard: { enabled: true, maxBuilds: 20, maxActionsPerBuild: 10_000 },
-    execution: { defaultTimeoutMs: 15 * 60_000, maxTimeoutMs: 3 * 60 * 60_000, heartbeatIntervalMs: 5000, maxWorkerLosses: 3, retainCompletedMs: 10 * 60_000, rustFusion: true },
+    execution: { defaultTimeoutMs: 15 * 60_000, maxTimeoutMs: 3 * 60 * 60_000, heartbeatIntervalMs: 5000, maxWorkerLosses: 3, retainCompletedMs: 10 * 60_000, rustFusion: true, abandonAfterMs: 60_000, sizeAwareSlots: true },
   };
 }
 
@@ -184,6 +188,8 @@ function parseExecutionConfig(v: unknown, at: string, d: ExecutionConfig): Execu
     maxWorkerLosses: optional(o, 'maxWorkerLosses', at, (x, a) => expectInteger(x, a, 1), d.maxWorkerLosses),
     retainCompletedMs: optional(o, 'retainCompleted', at, expectDuration, d.retainCompletedMs),
     rustFusion: optional(o, 'rustFusion', at, expectBoolean, d.rustFusion),
+    abandonAfterMs: optional(o, 'abandonAfter', at, expectDuration, d.abandonAfterMs),
+    sizeAwareSlots: optional(o, 'sizeAwareSlots', at, expectBoolean, d.sizeAwareSlots),
   };
 }
 

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
-import { Execution } from './execution';
-import { BuildInfo } from './scheduler-observer';
+import { Clock, systemClock } from './clock';
+import { ObserverHub } from './observer-hub';
+import { BuildInfo, SchedulerEvent, SchedulerObserver } from './scheduler-observer';
 
 interface Build {
   invocationId: string;
@@ -8,146 +9,144 @@ interface Build {
   executed: number;
   cached: number;
   inFlight: number;
-  rustcActions: number;
-  rustcCpuSpent: number;
-  rustcCpuSaved: number;
+  rustcRuns: number;
+  rustcCpuSeconds: number;
+  rustcCpuSavedSeconds: number;
   fusedPairs: number;
-  startedMs: number;
+  startedAtMs: number;
   lastActivityMs: number;
-  idleTimer?: NodeJS.Timeout;
+  cancelIdle?: () => void;
 }
 
 /**
- * Per-build (RequestMetadata.tool_invocation_id) counters: actions executed, served from the cache, fused, and rustc CPU
- * seconds spent and saved by fusion. A build has no "done" signal in REAPI, so the summary line is logged when its last
- * action completed and nothing new arrived for `idleMs` (again, cumulatively, if it resumes).
+ * Per-build (RequestMetadata.tool_invocation_id) counters, kept by observing the scheduler: actions, runs executed,
+ * cache hits, fused pairs, rustc CPU seconds spent and saved. A build has no "done" signal in REAPI, so the summary
+ * line is logged when its last operation completed and nothing new arrived for `idleMs` (again, cumulatively, if it
+ * resumes). Changes go out as `build-updated` events.
  */
 export class BuildAccounting {
   private readonly builds_ = new Map<string, Build>();
+  private readonly hub: ObserverHub;
 
   constructor(
     private readonly logger: Logger,
     private readonly idleMs = 2000,
-    private readonly now: () => number = Date.now,
-    /** Told about every change (observers get it as a `build-updated` event). */
-    private readonly changed: (b: BuildInfo) => void = () => undefined,
-  ) {}
-
-  started(e: Execution): void {
-    const b = this.build(e.request.invocationId);
-    clearTimeout(b.idleTimer);
-    b.actions++;
-    b.inFlight++;
-    this.touch(b);
+    private readonly clock: Clock = systemClock,
+    private readonly maxBuilds = 1000,
+  ) {
+    this.hub = new ObserverHub(logger);
   }
 
-  /** A caller joined an action already in flight for some build. */
-  merged(invocationId: string): void {
-    const b = this.build(invocationId);
-    b.actions++;
-    this.touch(b);
+  /** Subscribe this to the scheduler, for these event types. */
+  readonly observer: SchedulerObserver = (e) => this.on(e);
+  static readonly EVENTS = ['operation-created', 'operation-completed', 'cache-hit', 'task-completed'] as const;
+
+  /** `build-updated` events. */
+  observe(observer: SchedulerObserver, types?: readonly SchedulerEvent['type'][]): () => void {
+    return this.hub.observe(observer, types);
   }
 
-  cached(invocationId: string): void {
-    const b = this.build(invocationId);
-    b.actions++;
-    b.cached++;
-    this.touch(b);
-  }
-
-  /** A run finished on a worker. */
-  executed(invocationId: string): void {
-    const b = this.build(invocationId);
-    b.executed++;
-    this.touch(b);
-  }
-
-  completed(e: Execution): void {
-    const b = this.build(e.request.invocationId);
-    b.inFlight = Math.max(0, b.inFlight - 1);
-    if (b.inFlight === 0) {
-      clearTimeout(b.idleTimer);
-      b.idleTimer = setTimeout(() => this.summarize(e.request.invocationId), this.idleMs);
-      b.idleTimer.unref();
-    }
-    this.touch(b);
-  }
-
-  /** CPU a rustc process group used (one run, fused or not). */
-  rustcRun(e: Execution, cpuSeconds: number): void {
-    const b = this.build(e.request.invocationId);
-    b.rustcActions++;
-    b.rustcCpuSpent += cpuSeconds;
-    this.touch(b);
-  }
-
-  /** One run served both actions of a pair: the metadata action's own run (its CPU up to the .rmeta) was saved. */
+  /** One rustc run served both actions of a pair; the metadata action's own run (its CPU up to the .rmeta) was saved. */
   fused(invocationId: string, savedCpuSeconds: number): void {
     const b = this.build(invocationId);
     b.fusedPairs++;
-    b.rustcCpuSaved += savedCpuSeconds;
+    b.rustcCpuSavedSeconds += savedCpuSeconds;
     this.touch(b);
   }
 
-  snapshot(invocationId: string): Readonly<Omit<Build, 'idleTimer'>> | undefined {
-    return this.builds_.get(invocationId);
+  snapshot(invocationId: string): BuildInfo | undefined {
+    const b = this.builds_.get(invocationId);
+    return b && info(b);
   }
 
-  /** Every build still remembered (the last 1000), oldest first. */
+  /** Every build still remembered (the last `maxBuilds`), oldest first. */
   builds(): BuildInfo[] {
     return [...this.builds_.values()].map(info);
   }
 
-  private touch(b: Build): void {
-    b.lastActivityMs = this.now();
-    this.changed(info(b));
+  private on(e: SchedulerEvent): void {
+    switch (e.type) {
+      case 'operation-created': {
+        const b = this.build(e.operation.invocationId);
+        b.cancelIdle?.();
+        b.actions++;
+        b.inFlight++;
+        return this.touch(b);
+      }
+      case 'operation-completed': {
+        const b = this.build(e.operation.invocationId);
+        b.inFlight = Math.max(0, b.inFlight - 1);
+        if (b.inFlight === 0) {
+          b.cancelIdle?.();
+          b.cancelIdle = this.clock.schedule(() => this.summarize(b), this.idleMs);
+        }
+        return this.touch(b);
+      }
+      case 'cache-hit': {
+        const b = this.build(e.invocationId);
+        b.actions++;
+        b.cached++;
+        return this.touch(b);
+      }
+      case 'task-completed': {
+        // A run that ended on a worker with a result (not one answered by another run, nor cancelled).
+        if (e.outcome.exitCode === undefined || e.outcome.servedBy || e.outcome.cancelled) return;
+        const b = this.build(e.task.invocationIds[0] ?? '');
+        b.executed++;
+        if (e.task.actionClass.startsWith('rust-')) {
+          b.rustcRuns++;
+          b.rustcCpuSeconds += e.outcome.cpuSeconds ?? 0;
+        }
+        return this.touch(b);
+      }
+    }
   }
 
-  private summarize(invocationId: string): void {
-    const b = this.builds_.get(invocationId);
-    if (!b || b.inFlight > 0) return;
+  private touch(b: Build): void {
+    b.lastActivityMs = this.clock.now();
+    if (this.hub.wants('build-updated')) this.hub.emit({ type: 'build-updated', atMs: b.lastActivityMs, build: info(b) });
+  }
+
+  private summarize(b: Build): void {
+    b.cancelIdle = undefined;
+    if (b.inFlight > 0) return;
+    const spent = round(b.rustcCpuSeconds);
+    const saved = round(b.rustcCpuSavedSeconds);
     this.logger.info(
       {
-        invocation: invocationId || '(none)',
+        invocation: b.invocationId || '(none)',
         actions: b.actions,
         executed: b.executed,
         cached: b.cached,
-        rustcRuns: b.rustcActions,
+        rustcRuns: b.rustcRuns,
         fusedPairs: b.fusedPairs,
-        rustcCpuSpentSeconds: round(b.rustcCpuSpent),
-        rustcCpuSavedSeconds: round(b.rustcCpuSaved),
-        wallSeconds: round((this.now() - b.startedMs) / 1000),
+        rustcCpuSpentSeconds: spent,
+        rustcCpuSavedSeconds: saved,
+        wallSeconds: round((this.clock.now() - b.startedAtMs) / 1000),
       },
-      `build ${invocationId || '(no invocation id)'}: ${b.actions} actions, rustc CPU ${round(b.rustcCpuSpent)}s spent, ${round(b.rustcCpuSaved)}s saved by fusing ${b.fusedPairs} metadata/rlib pairs`,
+      `build ${b.invocationId || '(no invocation id)'}: ${b.actions} actions, rustc CPU ${spent}s spent, ${saved}s saved by fusing ${b.fusedPairs} metadata/rlib pairs`,
     );
   }
 
   private build(id: string): Build {
     let b = this.builds_.get(id);
     if (!b) {
-      const now = this.now();
-      b = { invocationId: id, actions: 0, executed: 0, cached: 0, inFlight: 0, rustcActions: 0, rustcCpuSpent: 0, rustcCpuSaved: 0, fusedPairs: 0, startedMs: now, lastActivityMs: now };
+      const now = this.clock.now();
+      b = { invocationId: id, actions: 0, executed: 0, cached: 0, inFlight: 0, rustcRuns: 0, rustcCpuSeconds: 0, rustcCpuSavedSeconds: 0, fusedPairs: 0, startedAtMs: now, lastActivityMs: now };
       this.builds_.set(id, b);
-      if (this.builds_.size > 1000) this.builds_.delete(this.builds_.keys().next().value as string);
+      if (this.builds_.size > this.maxBuilds) {
+        const oldest = this.builds_.values().next().value as Build;
+        oldest.cancelIdle?.();
+        this.builds_.delete(oldest.invocationId);
+      }
     }
     return b;
   }
 }
 
 function info(b: Build): BuildInfo {
-  return {
-    invocationId: b.invocationId,
-    actions: b.actions,
-    executed: b.executed,
-    cached: b.cached,
-    fusedPairs: b.fusedPairs,
-    rustcRuns: b.rustcActions,
-    rustcCpuSeconds: b.rustcCpuSpent,
-    rustcCpuSavedSeconds: b.rustcCpuSaved,
-    inFlight: b.inFlight,
-    startedAtMs: b.startedMs,
-    lastActivityMs: b.lastActivityMs,
-  };
+  const { cancelIdle: _, ...rest } = b;
+  return rest;
 }
 
 const round = (x: number) => Math.round(x * 100) / 100;

@@ -8,7 +8,7 @@ interface Crate {
   /** Measured: how long until the .rmeta existed, and until rustc finished. */
   rmetaMs?: number;
   fullMs?: number;
-  /** CPU seconds per wall second of its last full run: the cores it kept busy. */
+  /** CPU seconds per wall second of its full runs, the highest seen: the cores it can keep busy. */
   parallelism?: number;
 }
 
@@ -37,7 +37,8 @@ export class CriticalPath {
 
   measured(crate: string, m: { rmetaMs?: number; fullMs?: number; cpuSeconds?: number }): void {
     const c = this.crate(crate);
-    if (m.fullMs && m.cpuSeconds) c.parallelism = (m.cpuSeconds * 1000) / m.fullMs;
+    // The most cores it ever kept busy: a run sharing its worker shows less than the crate can use.
+    if (m.fullMs && m.cpuSeconds) c.parallelism = Math.max(c.parallelism ?? 0, (m.cpuSeconds * 1000) / m.fullMs);
     const before = [c.rmetaMs, c.fullMs];
     if (m.rmetaMs !== undefined) c.rmetaMs = m.rmetaMs;
     if (m.fullMs !== undefined) c.fullMs = m.fullMs;

@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { Digest } from '../digest/digest';
 import { DigestFunction } from '../digest/digest-function';
-import { REv2 } from '../proto';
+import { re, REv2 } from '../proto';
 import { CrateDep } from '../rust/crate-deps';
 import { RustActionKind } from '../rust/rustc-command';
 import { PlatformProperty } from './platform';
@@ -43,65 +42,16 @@ export interface RustActionInfo {
   deps?: CrateDep[];
 }
 
-/** One run of one action, shared by every Execute/WaitExecution call that waits for it. */
-export class Execution {
-  readonly id = randomUUID();
-  stage: Stage = 'QUEUED';
-  /** How many times a worker was lost while running it. */
-  lostWorkers = 0;
-  /** On the critical path: a metadata action, or a fused run whose .rmeta someone waits for. Runs first. */
-  critical: boolean;
-  /** Longest measured path from this action's start to the end of its build (0: unknown); longer starts first. */
-  remainingMs = 0;
-  workerId?: string;
-  /** When it was last assigned to a worker (epoch ms). */
-  assignedAtMs?: number;
-  response?: REv2.ExecuteResponse;
-  readonly queuedAt: Date;
-  private readonly listeners = new Set<(e: Execution) => void>();
+const NO_ACTION = re.Action.create({});
+const NO_COMMAND = re.Command.create({});
 
-  constructor(
-    readonly request: ExecutionRequest,
-    now: Date,
-    /** Order of arrival, for FIFO within the same priority and invocation. */
-    readonly sequence: number,
-  ) {
-    this.queuedAt = now;
-    this.critical = request.rust?.kind === 'rustc-metadata';
-  }
-
-  get operationName(): string {
-    return `operations/${this.id}`;
-  }
-
-  get done(): boolean {
-    return this.stage === 'COMPLETED';
-  }
-
-  setStage(stage: Stage): void {
-    if (this.stage === stage || this.done) return;
-    this.stage = stage;
-    this.notify();
-  }
-
-  complete(response: REv2.ExecuteResponse): void {
-    if (this.done) return;
-    this.response = response;
-    this.stage = 'COMPLETED';
-    // Completed operations stay visible for minutes; the input tree (up to MiBs) is not needed any more.
-    this.request.inputDirectories = undefined;
-    this.notify();
-    this.listeners.clear();
-  }
-
-  /** Calls `fn` on every change until completion; returns an unsubscribe function. */
-  subscribe(fn: (e: Execution) => void): () => void {
-    if (this.done) return () => undefined;
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
-  }
-
-  private notify(): void {
-    for (const fn of [...this.listeners]) fn(this);
-  }
+/**
+ * What a completed operation keeps of its request (for minutes, for WaitExecution): everything but the Action and
+ * Command messages and the input tree, which can be kilobytes to megabytes per action.
+ */
+export function retainedRequest(r: ExecutionRequest): ExecutionRequest {
+  return { ...r, action: NO_ACTION, command: NO_COMMAND, inputDirectories: undefined };
 }
+
+/** @deprecated The old name of a caller's handle on an action in flight: see Operation (and Task for the run). */
+export { Operation as Execution } from './operation';

@@ -1,117 +1,134 @@
 import type { Logger } from 'pino';
+import { Code } from '../grpc/status-error';
 import { re, REv2, WorkerPb } from '../proto';
 import { withoutQuitFlag } from '../rust/rustc-command';
-import { Execution, ExecutionRequest } from './execution';
+import { ExecutionRequest } from './execution';
 import { restrictOutputs } from './restrict-outputs';
-
-/** What the fusion coordinator needs from the scheduler. */
-export interface FusionHost {
-  /** Queues an internal execution for dispatch. */
-  enqueue(request: ExecutionRequest): Execution;
-  /** Completes a client execution with a worker's answer from run `servedBy` (the sink writes the AC by policy). */
-  completeWith(e: Execution, finished: WorkerPb.IExecutionFinished, servedBy: string): Promise<void>;
-  /** One run served both actions of a pair. */
-  fused(invocationId: string, savedCpuSeconds: number): void;
-}
+import { PartialResult, SchedulerHost, SchedulerPolicy } from './scheduler-policy';
+import type { Task } from './task';
 
 interface Pair {
-  carrier: Execution;
-  metadata?: Execution;
-  rlib?: Execution;
-  rmeta?: WorkerPb.IRmetaReady;
+  carrier: Task;
+  metadata?: Task;
+  rlib?: Task;
+  rmeta?: PartialResult;
   final?: WorkerPb.IExecutionFinished;
   credited?: boolean;
 }
 
 /**
- * Runs rustc once for a crate's RustcMetadata/Rustc pair: an internal "carrier" execution runs the full invocation
- * (the metadata command without `--rustc-quit-on-rmeta`, or the Rustc command itself) and watches for the .rmeta.
- * The metadata action completes when the .rmeta appears; the Rustc action when rustc exits — whichever arrives
+ * Runs rustc once for a crate's RustcMetadata/Rustc pair (a scheduler policy): an internal "carrier" task runs the full
+ * invocation (the metadata command without `--rustc-quit-on-rmeta`, or the Rustc command itself) and watches for the
+ * .rmeta. The metadata action completes when the .rmeta appears; the Rustc action when rustc exits — whichever arrives
  * first, and even if the other arrives while the run is queued, running or already finished. Each gets a result with
  * only its own declared outputs; the sink stores it under its own action digest.
  */
-export class RustFusion {
+export class RustFusion implements SchedulerPolicy {
   private readonly pairs = new Map<string, Pair>();
   private readonly byCarrier = new Map<string, Pair>();
+  private host!: SchedulerHost;
 
   constructor(
-    private readonly host: FusionHost,
     private readonly logger: Logger,
+    /** One run served both actions of a pair (the metadata action's own run, its CPU up to the .rmeta, was saved). */
+    private readonly onFused: (invocationId: string, savedCpuSeconds: number) => void = () => undefined,
     /** A finished run keeps answering late partners this long. */
     private readonly retainMs = 10 * 60_000,
   ) {}
 
-  /** Takes over a metadata or rlib execution; false means it cannot be fused and runs on its own. */
-  attach(e: Execution): boolean {
-    const rust = e.request.rust;
+  attach(host: SchedulerHost): void {
+    this.host = host;
+  }
+
+  /** Takes over a metadata or rlib task; false means it cannot be fused and runs on its own. */
+  adopt(t: Task): boolean {
+    const rust = t.request.rust;
     if (!rust?.pairKey || !rust.rmetaPath || !rust.rlibPath || (rust.kind !== 'rustc-metadata' && rust.kind !== 'rustc-rlib')) return false;
     const slot = rust.kind === 'rustc-metadata' ? 'metadata' : 'rlib';
     let p = this.pairs.get(rust.pairKey);
     if (p?.[slot] && !p[slot]!.done) return false; // A different action with the same key is already being served.
-    if (!p || (p[slot] && p[slot]!.done)) {
-      // First of the pair (or a fresh round after a finished one): start the one full run.
-      p = { carrier: this.host.enqueue(carrierRequest(e)) };
+    if (!p || p[slot]?.done || p.carrier.cancelled) {
+      // First of the pair (or a fresh round after a finished or abandoned one): start the one full run.
+      p = { carrier: this.host.submitInternal(carrierRequest(t)) };
       this.pairs.set(rust.pairKey, p);
       this.byCarrier.set(p.carrier.id, p);
-      p.carrier.subscribe((c) => this.mirrorStage(p!, c));
       this.logger.debug({ crate: rust.crateName, first: rust.kind, carrier: p.carrier.id }, 'fused rustc run queued');
     }
-    p[slot] = e;
+    p[slot] = t;
     if (slot === 'metadata') {
-      if (p.rmeta) void this.complete(p, e, { executionId: p.carrier.id, status: { code: 0 }, result: p.rmeta.result });
-      else if (p.final) void this.complete(p, e, p.final);
-      else p.carrier.critical = true; // Someone now waits for this .rmeta: run it first.
+      if (p.rmeta) void this.complete(p, t, { executionId: p.carrier.id, status: { code: 0 }, result: p.rmeta.result });
+      else if (p.final) void this.complete(p, t, p.final);
+      else this.host.rerank(p.carrier); // Someone now waits for this .rmeta: it may run sooner.
     } else if (p.final) {
-      void this.complete(p, e, p.final);
+      void this.complete(p, t, p.final);
     }
-    if (!e.done && p.carrier.stage === 'EXECUTING') e.setStage('EXECUTING');
+    if (!t.done && p.carrier.stage === 'EXECUTING') this.host.setStage(t, 'EXECUTING');
     return true;
   }
 
-  isCarrier(e: Execution): boolean {
-    return this.byCarrier.has(e.id);
+  /** A queued run whose .rmeta an action waits for (so it unblocks dependents, like a metadata action). */
+  awaitsMetadata(t: Task): boolean {
+    const p = this.byCarrier.get(t.id);
+    return !!p && !p.rmeta && !!p.metadata && !p.metadata.done;
   }
 
-  /** The carrier's .rmeta is in place: answer the metadata action now (the caller then dispatches more work). */
-  rmetaReady(carrier: Execution, ready: WorkerPb.IRmetaReady): void {
-    const p = this.byCarrier.get(carrier.id);
+  /** The carrier's .rmeta is in place: answer the metadata action now. */
+  partial(t: Task, ready: PartialResult): void {
+    const p = this.byCarrier.get(t.id);
     if (!p || p.rmeta) return;
     p.rmeta = ready;
-    carrier.critical = false;
-    if (p.metadata && !p.metadata.done) void this.complete(p, p.metadata, { executionId: carrier.id, status: { code: 0 }, result: ready.result });
+    if (p.metadata && !p.metadata.done) void this.complete(p, p.metadata, { executionId: t.id, status: { code: 0 }, result: ready.result });
   }
 
   /** The carrier ended (finished, failed, timed out or gave up): answer whoever still waits. */
-  async carrierFinished(carrier: Execution, finished: WorkerPb.IExecutionFinished): Promise<void> {
-    const p = this.byCarrier.get(carrier.id);
-    if (!p) return;
+  async finished(t: Task, finished: WorkerPb.IExecutionFinished): Promise<void> {
+    const p = this.byCarrier.get(t.id);
+    if (p) await this.ended(p, finished);
+  }
+
+  /** A partner's last operation went away: stop the run when nobody else waits for it. */
+  cancelled(t: Task): void {
+    const carrier = this.byCarrier.get(t.id);
+    if (carrier) return void this.ended(carrier, { executionId: t.id, status: { code: Code.CANCELLED, message: 'the fused rustc run was cancelled' } });
+    const key = t.request.rust?.pairKey;
+    const p = key ? this.pairs.get(key) : undefined;
+    if (!p || (p.metadata !== t && p.rlib !== t) || p.final) return;
+    const waiting = [p.metadata, p.rlib].some((x) => x && x !== t && !x.done);
+    if (!waiting) this.host.cancel(p.carrier, 'both actions of the fused pair were cancelled');
+  }
+
+  private async ended(p: Pair, finished: WorkerPb.IExecutionFinished): Promise<void> {
+    if (p.final) return;
     p.final = finished;
-    // Errors before the .rmeta fail both actions with the same diagnostics; after it, only the Rustc action.
-    await Promise.all([p.metadata, p.rlib].filter((f): f is Execution => !!f && !f.done).map((f) => this.complete(p, f, finished)));
-    setTimeout(() => {
+    const carrier = p.carrier;
+    this.host.schedule(() => {
       this.byCarrier.delete(carrier.id);
       const key = carrier.request.rust?.pairKey;
       if (key && this.pairs.get(key) === p) this.pairs.delete(key);
-    }, this.retainMs).unref();
+    }, this.retainMs);
+    // Errors before the .rmeta fail both actions with the same diagnostics; after it, only the Rustc action.
+    await Promise.all([p.metadata, p.rlib].filter((f): f is Task => !!f && !f.done).map((f) => this.complete(p, f, finished)));
   }
 
-  private async complete(p: Pair, f: Execution, finished: WorkerPb.IExecutionFinished): Promise<void> {
-    await this.host.completeWith(f, restrictOutputs(finished, f.request.command), p.carrier.id);
-    if (!p.credited && p.metadata?.done && p.rlib?.done) {
+  /** Mirrors the carrier's stage onto the actions it serves. */
+  stageChanged(t: Task): void {
+    const p = this.byCarrier.get(t.id);
+    if (!p || t.stage === 'COMPLETED') return;
+    for (const f of [p.metadata, p.rlib]) if (f && !f.done) this.host.setStage(f, t.stage);
+  }
+
+  private async complete(p: Pair, f: Task, finished: WorkerPb.IExecutionFinished): Promise<void> {
+    await this.host.completeWith(f, restrictOutputs(finished, f.request.command), p.carrier);
+    if (!p.credited && p.metadata?.done && p.rlib?.done && !p.metadata.cancelled && !p.rlib.cancelled) {
       p.credited = true;
-      this.host.fused(f.request.invocationId, p.rmeta?.cpuSeconds ?? 0);
+      this.onFused(f.request.invocationId, p.rmeta?.cpuSeconds ?? 0);
     }
-  }
-
-  private mirrorStage(p: Pair, c: Execution): void {
-    if (c.stage === 'COMPLETED') return;
-    for (const f of [p.metadata, p.rlib]) if (f && !f.done) f.setStage(c.stage);
   }
 }
 
 /** The full rustc invocation, declaring both the .rmeta and the .rlib, watched for the .rmeta. */
-function carrierRequest(e: Execution): ExecutionRequest {
-  const r = e.request;
+function carrierRequest(t: Task): ExecutionRequest {
+  const r = t.request;
   const rust = r.rust!;
   const cmd = r.command;
   const addOutputs = (xs: string[] | null | undefined) => [...new Set([...(xs ?? []), rust.rmetaPath!, rust.rlibPath!])];

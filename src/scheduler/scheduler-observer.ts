@@ -117,6 +117,8 @@ export interface BuildInfo {
 export type SchedulerEvent =
   /** A caller's Execute became an operation; `merged` when it joined a task already in flight. */
   | { readonly type: 'operation-created'; readonly atMs: number; readonly operation: OperationInfo; readonly task: TaskInfo; readonly merged: boolean }
+  /** An operation completed (its task's result, an error, or CANCELLED): one action of that build is done. */
+  | { readonly type: 'operation-completed'; readonly atMs: number; readonly operation: OperationInfo; readonly task: TaskInfo; readonly code: number }
   /** An operation was cancelled (by its caller, or abandoned); the task goes on while others still want it. */
   | { readonly type: 'operation-cancelled'; readonly atMs: number; readonly operation: OperationInfo; readonly task: TaskInfo; readonly reason: string }
   /** A task entered the queue; attempt > 1 after a worker was lost while running it. */
@@ -170,7 +172,7 @@ export interface CrateNode {
   readonly deps: readonly { readonly crate: string; readonly needs: 'rmeta' | 'rlib' }[];
   readonly rmetaMs?: number;
   readonly fullMs?: number;
-  /** CPU seconds / wall seconds of its last full run: how many cores it kept busy. */
+  /** CPU seconds / wall seconds of its full runs (the highest seen): how many cores it can keep busy. */
   readonly parallelism?: number;
   /** Longest measured path from starting it to the end of the build. */
   readonly remainingMs: number;
@@ -182,7 +184,8 @@ export interface CrateNode {
  * observer is logged and skipped).
  */
 export interface SchedulerInsight {
-  observe(observer: SchedulerObserver): () => void;
+  /** Every event, or only those of `types` (cheaper: no data is built for events nobody asked for). */
+  observe(observer: SchedulerObserver, types?: readonly SchedulerEvent['type'][]): () => void;
   snapshot(): SchedulerSnapshot;
   /** Builds seen recently (bounded), newest last. */
   builds(): BuildInfo[];

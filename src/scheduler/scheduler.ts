@@ -2,437 +2,452 @@ import type { Logger } from 'pino';
 import { Code, StatusError } from '../grpc/status-error';
 import { toRpcStatus } from '../grpc/rpc-status';
 import { re, REv2, worker, WorkerPb } from '../proto';
-import { spanMs, toDuration, toTimestamp } from '../util/proto-time';
-import { BuildAccounting } from './build-accounting';
-import { BuildQueue } from './build-queue';
-import { CriticalPath } from './critical-path';
-import { RustFusion } from './rust-fusion';
-import { Execution, ExecutionRequest } from './execution';
-import { formatPlatform, PlatformProperty, platformKey, unsatisfied, workerPlatform, WorkerPlatform } from './platform';
-import { ObserverHub } from './observer-hub';
+import { toDuration } from '../util/proto-time';
 import { actionTimings } from './action-timings';
+import { assignment } from './assignment';
+import { BuildQueues } from './build-queues';
+import { Clock, clockAt, systemClock } from './clock';
+import { CompletedOperations } from './completed-operations';
+import { Deadlines } from './deadlines';
+import { ExecutionRequest, retainedRequest, Stage } from './execution';
+import { HeartbeatMonitor } from './heartbeat-monitor';
+import { ObserverHub } from './observer-hub';
+import { Operation, OperationOwner } from './operation';
+import { formatPlatform, platformKey } from './platform';
+import { QueueEntry } from './platform-queue';
 import { ActionDescriber, describeGeneric } from './rust-action-class';
-import { CrateNode, OperationInfo, SchedulerInsight, SchedulerObserver, SchedulerSnapshot, TaskInfo, TaskOutcome, WorkerInfo } from './scheduler-observer';
+import { OperationInfo, SchedulerEvent, SchedulerObserver, SchedulerSnapshot, TaskInfo, TaskOutcome } from './scheduler-observer';
+import { PartialResult, SchedulerHost, SchedulerPolicy } from './scheduler-policy';
+import { Task } from './task';
+import { WorkerClass } from './worker-class';
+import { RegisteredWorker, WorkerChannel, workerInfo, WorkerRegistry } from './worker-registry';
+
+export type { WorkerChannel } from './worker-registry';
 
 export interface SchedulerOptions {
   heartbeatIntervalMs: number;
-  /** A worker lost this many times while running one action fails it with UNAVAILABLE. */
+  /** A worker lost this many times while running one task fails it with UNAVAILABLE. */
   maxWorkerLosses: number;
   /** Completed operations stay visible to WaitExecution this long. */
   retainCompletedMs: number;
   /** Extra time beyond the action timeout before the scheduler gives up on a worker's answer. */
   timeoutGraceMs: number;
-  /** Run a crate's RustcMetadata and Rustc actions as one rustc process (see RustFusion). */
-  rustFusion?: boolean;
-  /** Quiet time after a build's last action before its summary line is logged. */
-  buildIdleMs?: number;
+  /** An operation no client stream follows any more is cancelled after this long (0: never). Default 60 s. */
+  abandonAfterMs?: number;
   /** Action class and labels for observers (default: every action is "other"). */
   describe?: ActionDescriber;
+  /** Narrow hooks (ordering, slot sizing, serving a task another way), composed in src/cmd. */
+  policies?: SchedulerPolicy[];
+  clock?: Clock;
+  /** Shorthand for a clock that tells this time and uses real timers. */
   now?: () => number;
 }
 
 /** Turns a worker's answer into the ExecuteResponse (and writes the AC by policy); injected from the composition root. */
-export type ResultSink = (execution: Execution, finished: WorkerPb.IExecutionFinished) => Promise<REv2.ExecuteResponse>;
+export type ResultSink = (task: Task, finished: WorkerPb.IExecutionFinished) => Promise<REv2.ExecuteResponse>;
 
-export interface WorkerChannel {
-  send(message: WorkerPb.ISchedulerMessage): void;
+/** How a task ended, for observers. */
+interface Ran {
+  workerName?: string;
+  slots?: number;
+  cpuSeconds?: number;
+  servedBy?: string;
+  cancelled?: boolean;
 }
 
-interface RegisteredWorker {
-  id: string;
-  name: string;
-  platform: WorkerPlatform;
-  slots: number;
-  running: Map<string, Execution>;
-  registeredAtMs: number;
-  lastSeenMs: number;
-  platformText: string;
-  channel: WorkerChannel;
-}
-
-/** Queue, merging of identical in-flight actions, dispatch to workers, timeouts and worker-loss recovery. */
-export class Scheduler implements SchedulerInsight {
-  private readonly queue = new BuildQueue();
-  private readonly inFlight = new Map<string, Execution>();
-  private readonly operations = new Map<string, Execution>();
-  private readonly workers = new Map<string, RegisteredWorker>();
-  private readonly deadlines = new Map<string, NodeJS.Timeout>();
-  private readonly watchdog: NodeJS.Timeout;
-  private readonly now: () => number;
-  private sequence = 0;
-  private workerCount = 0;
-  private readonly fusion?: RustFusion;
-  readonly accounting: BuildAccounting;
-  readonly criticalPath = new CriticalPath();
+/**
+ * The generic scheduler: tasks (one per action in flight) with one operation per caller, queues per platform and
+ * invocation, dispatch to workers in O(log n), timeouts, worker-loss recovery and cancellation. What is specific to a
+ * kind of action (ordering hints, slot sizes, serving one task from another's run) comes in through policies.
+ */
+export class Scheduler implements OperationOwner {
+  private readonly queues = new BuildQueues();
+  private readonly registry = new WorkerRegistry(this.queues);
+  /** Client tasks by instance + action digest, until they complete. */
+  private readonly inFlight = new Map<string, Task>();
+  private readonly operations = new Map<string, Operation>();
+  private readonly completed: CompletedOperations;
+  private readonly clock: Clock;
+  private readonly deadlines: Deadlines;
+  private readonly heartbeats: HeartbeatMonitor;
   private readonly hub: ObserverHub;
   private readonly describe: ActionDescriber;
+  private readonly policies: SchedulerPolicy[];
+  private liveOperations = 0;
 
   constructor(
     private readonly options: SchedulerOptions,
     private readonly sink: ResultSink,
     private readonly logger: Logger,
   ) {
-    this.now = options.now ?? Date.now;
+    this.clock = options.clock ?? (options.now ? clockAt(options.now) : systemClock);
     this.hub = new ObserverHub(logger);
     this.describe = options.describe ?? describeGeneric;
-    this.accounting = new BuildAccounting(logger, options.buildIdleMs ?? 2000, this.now, (build) => this.hub.active && this.hub.emit({ type: 'build-updated', atMs: this.now(), build }));
-    if (options.rustFusion) {
-      this.fusion = new RustFusion(
-        {
-          enqueue: (request) => this.enqueue(new Execution(request, new Date(this.now()), this.sequence++)),
-          completeWith: (e, finished, servedBy) => this.completeWith(e, finished, { servedBy }),
-          fused: (invocationId, saved) => this.accounting.fused(invocationId, saved),
-        },
-        logger.child({ component: 'rust-fusion' }),
-      );
-    }
-    this.watchdog = setInterval(() => this.checkHeartbeats(), options.heartbeatIntervalMs);
-    this.watchdog.unref();
+    this.policies = options.policies ?? [];
+    this.deadlines = new Deadlines(this.clock);
+    this.completed = new CompletedOperations(options.retainCompletedMs, (op) => this.operations.delete(op.id));
+    this.heartbeats = new HeartbeatMonitor(this.registry, this.clock, options.heartbeatIntervalMs, (w, reason) => this.workerLost(w.id, reason));
+    const host = this.host();
+    for (const p of this.policies) p.attach?.(host);
   }
 
-  /** Queues an action, or joins the identical one already queued or running. */
-  submit(request: ExecutionRequest): Execution {
+  /** A caller's operation on the action: joins the task already in flight for it, or queues a new one. */
+  submit(request: ExecutionRequest): Operation {
     const key = `${request.instanceName}\n${request.actionDigest.key}`;
     const existing = this.inFlight.get(key);
-    if (existing && !existing.done) {
-      if (this.hub.active) this.hub.emit({ type: 'operation-created', atMs: this.now(), operation: operationInfo(existing, request, this.now()), task: this.taskInfo(existing), merged: true });
-      this.accounting.merged(request.invocationId);
-      return existing;
+    if (existing) {
+      request.inputDirectories = undefined; // The task already carries the tree.
+      const op = this.addOperation(existing, request);
+      if (existing.queued) this.queues.join(existing, op);
+      if (this.hub.wants('operation-created')) this.hub.emit({ type: 'operation-created', atMs: this.clock.now(), operation: this.operationInfo(op), task: this.taskInfo(existing), merged: true });
+      return op;
     }
-    const e = new Execution(request, new Date(this.now()), this.sequence++);
-    this.operations.set(e.id, e);
-    if (this.hub.active) this.hub.emit({ type: 'operation-created', atMs: this.now(), operation: operationInfo(e, request, this.now()), task: this.taskInfo(e), merged: false });
-    const impossible = this.unsatisfiable(request.platform);
-    if (impossible) {
-      this.accounting.started(e);
-      this.finishWithStatus(e, impossible);
-      return e;
+    const task = new Task(request, key, false, this.clock.now());
+    const op = this.addOperation(task, request);
+    if (this.hub.wants('operation-created')) this.hub.emit({ type: 'operation-created', atMs: this.clock.now(), operation: this.operationInfo(op), task: this.taskInfo(task), merged: false });
+    const missing = this.registry.unsatisfiable(request.platform);
+    if (missing) {
+      const names = this.registry.names().join(', ');
+      this.fail(task, new StatusError(Code.FAILED_PRECONDITION, `no registered worker offers platform property ${missing.name}=${missing.value} (required: ${formatPlatform(request.platform)}; workers: ${names})`));
+      return op;
     }
-    this.inFlight.set(key, e);
-    this.accounting.started(e);
-    if (request.rust?.crate && request.rust.deps) this.criticalPath.observe(request.rust.crate, request.rust.deps);
-    if (this.fusion?.attach(e)) return e;
-    return this.enqueue(e);
-  }
-
-  observe(observer: SchedulerObserver): () => void {
-    return this.hub.observe(observer);
-  }
-
-  /** Execute answered from the action cache: counted for the build and told to observers. */
-  cacheHit(hit: { invocationId: string; instanceName: string; actionDigest: string; mnemonic?: string }): void {
-    this.accounting.cached(hit.invocationId);
-    if (this.hub.active) this.hub.emit({ type: 'cache-hit', atMs: this.now(), ...hit });
-  }
-
-  snapshot(): SchedulerSnapshot {
-    const depth = new Map<string, { platformKey: string; actionClass: string; count: number }>();
-    for (const e of this.queue.items()) {
-      const platform = platformKey(e.request.platform);
-      const actionClass = this.describe(e.request).actionClass;
-      const k = `${platform}\n${actionClass}`;
-      const d = depth.get(k) ?? { platformKey: platform, actionClass, count: 0 };
-      d.count++;
-      depth.set(k, d);
-    }
-    const running = [...this.workers.values()].flatMap((w) =>
-      [...w.running.values()].map((e) => ({ task: this.taskInfo(e), workerId: w.id, workerName: w.name, slots: 1, startedAtMs: e.assignedAtMs ?? this.now(), executing: e.stage === 'EXECUTING' })),
-    );
-    let live = 0;
-    for (const e of this.operations.values()) if (!e.done && !e.request.carrier) live++;
-    return { atMs: this.now(), queued: [...depth.values()], running, workers: [...this.workers.values()].map(workerInfo), liveOperations: live };
-  }
-
-  builds() {
-    return this.accounting.builds();
-  }
-
-  crateGraph(): CrateNode[] {
-    return this.criticalPath.snapshot();
-  }
-
-  private taskInfo(e: Execution): TaskInfo {
-    const r = e.request;
-    const d = this.describe(r);
-    return {
-      id: e.id,
-      instanceName: r.instanceName,
-      actionDigest: r.carrier ? '' : r.actionDigest.toString(),
-      mnemonic: r.mnemonic,
-      actionClass: d.actionClass,
-      labels: d.labels,
-      platformKey: platformKey(r.platform),
-      priority: r.priority,
-      invocationIds: [r.invocationId],
-      operations: r.carrier ? 0 : 1,
-      queuedAtMs: e.queuedAt.getTime(),
-      internal: !!r.carrier,
-    };
-  }
-
-  private enqueue(e: Execution): Execution {
-    const crate = e.request.rust?.crate;
-    e.remainingMs = crate ? this.criticalPath.remainingMs(crate) : 0;
-    this.queue.push(e);
-    if (this.hub.active) this.hub.emit({ type: 'task-queued', atMs: this.now(), task: this.taskInfo(e), attempt: 1 });
-    const r = e.request;
-    this.logger.debug({ execution: e.id, action: r.actionDigest.toString(), mnemonic: r.mnemonic, rust: r.rust?.kind, crate: r.rust?.crateName, carrier: r.carrier, remainingMs: e.remainingMs || undefined, queued: this.queue.length }, 'queued');
-    this.dispatch();
-    return e;
-  }
-
-  /** A fused run's .rmeta is ready (worker message). */
-  rmetaReady(workerId: string, msg: WorkerPb.IRmetaReady): void {
-    const e = this.workers.get(workerId)?.running.get(msg.executionId ?? '');
-    if (e && this.fusion?.isCarrier(e)) {
-      if (e.request.rust?.crate) this.criticalPath.measured(e.request.rust.crate, { rmetaMs: executionMs(msg.result ?? {}) });
-      this.fusion.rmetaReady(e, msg);
-      this.dispatch();
-    }
+    this.inFlight.set(key, task);
+    for (const p of this.policies) p.created?.(task);
+    for (const p of this.policies) if (p.adopt?.(task)) return op;
+    this.enqueue(task, 1);
+    return op;
   }
 
   /** An operation by name (`operations/{id}` or the bare id), including recently completed ones. */
-  operation(name: string): Execution | undefined {
+  operation(name: string): Operation | undefined {
+    this.completed.expire(this.clock.now());
     return this.operations.get(name.replace(/^operations\//, ''));
   }
 
+  /**
+   * Cancels one caller's operation (it completes with CANCELLED). The task goes on for its other operations; when
+   * this was the last one, the task is cancelled too (taken out of the queue, or stopped on its worker).
+   */
+  cancel(op: Operation, reason: string): boolean {
+    if (op.done) return false;
+    const task = op.task;
+    task.operations.delete(op);
+    if (task.operations.size > 0) this.queues.leave(op); // Otherwise the whole task leaves the queue below.
+    if (this.hub.wants('operation-cancelled')) this.hub.emit({ type: 'operation-cancelled', atMs: this.clock.now(), operation: this.operationInfo(op), task: this.taskInfo(task), reason });
+    this.finishOperation(op, cancelledResponse(reason));
+    this.logger.info({ operation: op.id, task: task.id, remaining: task.operations.size, reason }, 'operation cancelled');
+    if (task.operations.size === 0 && !task.internal) this.cancelTask(task, reason);
+    return true;
+  }
+
+  /** No client stream follows `op` any more: cancel it unless one re-attaches within the grace period. */
+  unwatched(op: Operation): void {
+    const after = this.options.abandonAfterMs ?? 60_000;
+    if (after <= 0) return;
+    this.clock.schedule(() => {
+      if (!op.done && !op.watched) this.cancel(op, `no client followed the operation for ${after / 1000} s`);
+    }, after);
+  }
+
+  /** Every event, or only those of `types` (the scheduler then builds no data for the others). */
+  observe(observer: SchedulerObserver, types?: readonly SchedulerEvent['type'][]): () => void {
+    return this.hub.observe(observer, types);
+  }
+
+  /** Execute answered from the action cache: nothing is queued, but observers hear of it. */
+  cacheHit(hit: { invocationId: string; instanceName: string; actionDigest: string; mnemonic?: string }): void {
+    if (this.hub.wants('cache-hit')) this.hub.emit({ type: 'cache-hit', atMs: this.clock.now(), ...hit });
+  }
+
+  snapshot(): SchedulerSnapshot {
+    const running = [];
+    for (const w of this.registry.all()) {
+      for (const t of w.running.values()) {
+        running.push({ task: this.taskInfo(t), workerId: w.id, workerName: w.name, slots: t.slots, startedAtMs: t.assignedAtMs ?? this.clock.now(), executing: t.stage === 'EXECUTING' });
+      }
+    }
+    return { atMs: this.clock.now(), queued: this.queues.depths(), running, workers: [...this.registry.all()].map(workerInfo), liveOperations: this.liveOperations };
+  }
+
   get queuedCount(): number {
-    return this.queue.length;
+    return this.queues.queuedTasks;
   }
 
   get workerNames(): string[] {
-    return [...this.workers.values()].map((w) => w.name);
+    return this.registry.names();
   }
 
   registerWorker(reg: WorkerPb.IRegister, channel: WorkerChannel): string {
-    const id = `w${++this.workerCount}-${reg.workerName ?? ''}`;
-    const props = (reg.properties ?? []).map((p) => ({ name: p.name ?? '', value: p.value ?? '' }));
-    const w: RegisteredWorker = { id, name: reg.workerName || id, platform: workerPlatform(props), platformText: formatPlatform(props), slots: Math.max(1, reg.slots ?? 1), running: new Map(), registeredAtMs: this.now(), lastSeenMs: this.now(), channel };
-    this.workers.set(id, w);
-    this.logger.info({ worker: id, slots: reg.slots, platform: formatPlatform(props) }, 'worker registered');
-    if (this.hub.active) this.hub.emit({ type: 'worker-registered', atMs: this.now(), worker: workerInfo(w) });
-    channel.send(worker.SchedulerMessage.create({ registered: { workerId: id, heartbeatInterval: toDuration(this.options.heartbeatIntervalMs) } }));
-    this.dispatch();
-    return id;
+    const w = this.registry.register(reg, channel, this.clock.now());
+    this.logger.info({ worker: w.id, slots: w.slots, platform: w.platformText }, 'worker registered');
+    channel.send(worker.SchedulerMessage.create({ registered: { workerId: w.id, heartbeatInterval: toDuration(this.options.heartbeatIntervalMs) } }));
+    if (this.hub.wants('worker-registered')) this.hub.emit({ type: 'worker-registered', atMs: this.clock.now(), worker: workerInfo(w) });
+    this.drain(w.cls);
+    return w.id;
   }
 
   heartbeat(workerId: string): void {
-    const w = this.workers.get(workerId);
-    if (w) w.lastSeenMs = this.now();
+    const w = this.registry.get(workerId);
+    if (w) this.heartbeats.seen(w);
   }
 
-  started(workerId: string, executionId: string): void {
-    const w = this.workers.get(workerId);
-    const e = w?.running.get(executionId);
-    if (!w || !e) return;
-    w.lastSeenMs = this.now();
-    e.setStage('EXECUTING');
-    if (this.hub.active) this.hub.emit({ type: 'task-executing', atMs: this.now(), task: this.taskInfo(e), worker: workerInfo(w) });
+  started(workerId: string, taskId: string): void {
+    const w = this.registry.get(workerId);
+    const task = w?.running.get(taskId);
+    if (!w || !task) return;
+    this.heartbeats.seen(w);
+    this.setStage(task, 'EXECUTING');
+    if (this.hub.wants('task-executing')) this.hub.emit({ type: 'task-executing', atMs: this.clock.now(), task: this.taskInfo(task), worker: workerInfo(w) });
+  }
+
+  /** A worker reported part of a result while the command still runs. */
+  partialResult(workerId: string, taskId: string, partial: PartialResult): void {
+    const task = this.registry.get(workerId)?.running.get(taskId);
+    if (task) for (const p of this.policies) p.partial?.(task, partial);
   }
 
   async finished(workerId: string, msg: WorkerPb.IExecutionFinished): Promise<void> {
-    const w = this.workers.get(workerId);
-    const e = w?.running.get(msg.executionId ?? '');
-    if (!w || !e) return; // Late answer for a requeued or cancelled action.
-    w.lastSeenMs = this.now();
-    w.running.delete(e.id);
-    this.clearDeadline(e);
-    this.accounting.executed(e.request.invocationId);
-    if (e.request.rust && msg.result) this.rustcRun(e, msg);
-    const ran = { workerName: w.name, cpuSeconds: msg.cpuSeconds ?? undefined, slots: 1 };
-    if (this.fusion?.isCarrier(e)) {
-      await this.fusion.carrierFinished(e, msg);
-      e.complete(re.ExecuteResponse.create({ status: msg.status ?? undefined }));
-      this.completed(e, { result: msg.result ?? undefined, status: msg.status ?? undefined }, ran);
-    } else {
-      await this.completeWith(e, msg, ran);
-    }
-    this.dispatch();
-  }
-
-  /** Accounts a rustc run and learns its duration: to the .rmeta for a metadata action, to the end for the rest. */
-  private rustcRun(e: Execution, msg: WorkerPb.IExecutionFinished): void {
-    this.accounting.rustcRun(e, msg.cpuSeconds ?? 0);
-    const r = e.request.rust!;
-    const ms = executionMs(msg.result ?? {});
-    if (r.crate && ms !== undefined && msg.result?.exitCode === 0) this.criticalPath.measured(r.crate, r.kind === 'rustc-metadata' && !e.request.carrier ? { rmetaMs: ms } : { fullMs: ms, cpuSeconds: msg.cpuSeconds || undefined });
-  }
-
-  private async completeWith(e: Execution, msg: WorkerPb.IExecutionFinished, ran: Ran): Promise<void> {
-    try {
-      this.complete(e, await this.sink(e, msg), ran);
-    } catch (err) {
-      this.finishWithStatus(e, new StatusError(Code.INTERNAL, `recording the result failed: ${(err as Error).message}`), ran);
-    }
+    const w = this.registry.get(workerId);
+    const task = w?.running.get(msg.executionId ?? '');
+    if (!w || !task) return; // Late answer for a requeued or cancelled task.
+    this.heartbeats.seen(w);
+    const ran: Ran = { workerName: w.name, slots: task.slots, cpuSeconds: msg.cpuSeconds ?? undefined };
+    this.release(task);
+    const answered = this.policies.map((p) => p.finished?.(task, msg));
+    this.drain(w.cls); // The freed slots take new work before the result is recorded.
+    if (task.internal) this.complete(task, re.ExecuteResponse.create({ status: msg.status ?? undefined, result: msg.result ?? undefined }), ran);
+    else await this.record(task, msg, ran);
+    await Promise.all(answered);
   }
 
   /** A worker's stream ended or it stopped heartbeating: requeue what it was running. */
   workerLost(workerId: string, reason: string): void {
-    const w = this.workers.get(workerId);
+    const w = this.registry.get(workerId);
     if (!w) return;
-    this.workers.delete(workerId);
-    this.logger.warn({ worker: workerId, reason, running: w.running.size }, 'worker lost');
-    if (this.hub.active) this.hub.emit({ type: 'worker-lost', atMs: this.now(), worker: workerInfo(w), reason, requeued: [...w.running.values()].filter((e) => e.lostWorkers + 1 < this.options.maxWorkerLosses).length });
-    for (const e of w.running.values()) {
-      this.clearDeadline(e);
-      e.lostWorkers++;
-      e.workerId = undefined;
-      if (e.lostWorkers >= this.options.maxWorkerLosses) {
-        this.finishWithStatus(e, new StatusError(Code.UNAVAILABLE, `the worker running this action was lost ${e.lostWorkers} times (last: ${reason}); giving up`));
+    this.registry.remove(w);
+    const tasks = [...w.running.values()];
+    const giveUp = (t: Task) => t.lostWorkers + 1 >= this.options.maxWorkerLosses;
+    this.logger.warn({ worker: workerId, reason, running: tasks.length }, 'worker lost');
+    if (this.hub.wants('worker-lost')) this.hub.emit({ type: 'worker-lost', atMs: this.clock.now(), worker: workerInfo(w), reason, requeued: tasks.filter((t) => !giveUp(t)).length });
+    for (const task of tasks) {
+      this.release(task);
+      if (giveUp(task)) {
+        task.lostWorkers++;
+        this.fail(task, new StatusError(Code.UNAVAILABLE, `the worker running this action was lost ${task.lostWorkers} times (last: ${reason}); giving up`), { workerName: w.name });
       } else {
-        this.logger.info({ execution: e.id, attempt: e.lostWorkers + 1 }, 'requeueing after worker loss');
-        e.setStage('QUEUED');
-        this.queue.push(e);
-        if (this.hub.active) this.hub.emit({ type: 'task-queued', atMs: this.now(), task: this.taskInfo(e), attempt: e.lostWorkers + 1 });
+        task.lostWorkers++;
+        this.logger.info({ task: task.id, attempt: task.lostWorkers + 1 }, 'requeueing after worker loss');
+        this.setStage(task, 'QUEUED');
+        this.enqueue(task, task.lostWorkers + 1);
       }
     }
-    this.dispatch();
   }
 
   close(): void {
-    clearInterval(this.watchdog);
-    for (const t of this.deadlines.values()) clearTimeout(t);
+    this.heartbeats.close();
+    this.deadlines.close();
   }
 
-  private dispatch(): void {
-    if (this.queue.length === 0) return;
-    const runningPerInvocation = this.countRunningPerInvocation();
-    for (const w of this.workers.values()) {
-      // (Letting a fused run past its .rmeta give up its slot was measured: no faster on 2 cores, more CPU.)
-      while (w.running.size < w.slots) {
-        const e = this.queue.take(w.platform, (inv) => runningPerInvocation.get(inv) ?? 0);
-        if (!e) break;
-        runningPerInvocation.set(e.request.invocationId, (runningPerInvocation.get(e.request.invocationId) ?? 0) + 1);
-        this.assign(w, e);
-      }
-      if (this.queue.length === 0) return;
+  private host(): SchedulerHost {
+    return {
+      now: () => this.clock.now(),
+      schedule: (fn, ms) => this.clock.schedule(fn, ms),
+      submitInternal: (request) => {
+        const task = new Task(request, `internal\n${request.actionDigest.key}`, true, this.clock.now());
+        this.enqueue(task, 1);
+        return task;
+      },
+      completeWith: (task, finished, servedBy) => this.record(task, finished, { servedBy: servedBy.id, cpuSeconds: undefined }),
+      setStage: (task, stage) => this.setStage(task, stage),
+      rerank: (task) => {
+        if (!task.queued) return;
+        task.rank = this.rank(task);
+        this.queues.reorder(task);
+      },
+      cancel: (task, reason) => this.cancelTask(task, reason),
+    };
+  }
+
+  private addOperation(task: Task, request: ExecutionRequest): Operation {
+    const op = new Operation(request, task, this.clock.now(), this);
+    task.operations.add(op);
+    this.operations.set(op.id, op);
+    this.liveOperations++;
+    return op;
+  }
+
+  private rank(task: Task): number {
+    let rank = 0;
+    for (const p of this.policies) rank += p.rank?.(task) ?? 0;
+    return rank;
+  }
+
+  private enqueue(task: Task, attempt: number): void {
+    task.rank = this.rank(task);
+    let slots = 1;
+    for (const p of this.policies) slots = Math.max(slots, p.slots?.(task) ?? 1);
+    task.wantedSlots = slots;
+    task.enqueuedAtMs = this.clock.now();
+    const q = this.queues.push(task, this.actionClass(task));
+    if (this.hub.wants('task-queued')) this.hub.emit({ type: 'task-queued', atMs: this.clock.now(), task: this.taskInfo(task), attempt });
+    if (this.logger.isLevelEnabled('debug')) {
+      const r = task.request;
+      this.logger.debug({ task: task.id, action: r.actionDigest.toString(), mnemonic: r.mnemonic, rank: task.rank || undefined, slots, queued: this.queues.queuedTasks }, 'queued');
+    }
+    for (const c of q.classes) if (c.freeWorker) this.drain(c);
+  }
+
+  /** Hands out work to this class's free workers while both last. */
+  private drain(c: WorkerClass): void {
+    for (;;) {
+      const w = c.freeWorker;
+      if (!w) return;
+      const entry = this.queues.best(c);
+      if (!entry) return;
+      this.start(entry, w);
     }
   }
 
-  private assign(w: RegisteredWorker, e: Execution): void {
-    w.running.set(e.id, e);
-    e.workerId = w.id;
-    e.assignedAtMs = this.now();
-    const r = e.request;
-    if (this.hub.active) this.hub.emit({ type: 'task-started', atMs: this.now(), task: this.taskInfo(e), worker: workerInfo(w), slots: 1, queueWaitMs: e.assignedAtMs - e.queuedAt.getTime() });
-    this.logger.debug({ execution: e.id, worker: w.id, action: r.actionDigest.toString(), mnemonic: r.mnemonic }, 'assigned');
-    w.channel.send(
-      worker.SchedulerMessage.create({
-        assign: {
-          executionId: e.id,
-          instanceName: r.instanceName,
-          digestFunction: r.digestFunction.id,
-          actionDigest: r.actionDigest.toProto(),
-          action: r.action,
-          command: r.command,
-          timeout: toDuration(r.timeoutMs),
-          queuedTimestamp: toTimestamp(e.queuedAt.getTime()),
-          watchRmeta: r.watchRmeta ?? '',
-          inputDirectories: r.inputDirectories ?? [],
-        },
-      }),
-    );
+  private start(entry: QueueEntry, w: RegisteredWorker): void {
+    const task = entry.task;
+    this.queues.remove(task, this.actionClass(task));
+    const slots = Math.min(task.wantedSlots, w.freeSlots);
+    task.slots = slots;
+    task.worker = w;
+    task.assignedAtMs = this.clock.now();
+    task.chargedTo = entry.op?.request.invocationId ?? task.request.invocationId;
+    w.running.set(task.id, task);
+    this.registry.occupy(w, slots);
+    this.queues.charge(task.chargedTo, slots);
+    if (this.logger.isLevelEnabled('debug')) this.logger.debug({ task: task.id, worker: w.id, slots, action: task.request.actionDigest.toString() }, 'assigned');
+    w.channel.send(assignment(task, slots));
     // Backstop: the worker enforces the timeout; this fires only if its answer never comes.
-    this.deadlines.set(
-      e.id,
-      setTimeout(() => {
-        this.deadlines.delete(e.id);
-        if (w.running.delete(e.id)) {
-          w.channel.send(worker.SchedulerMessage.create({ cancel: { executionId: e.id } }));
-          this.finishWithStatus(e, new StatusError(Code.DEADLINE_EXCEEDED, `no result from worker ${w.name} within the ${r.timeoutMs} ms timeout`), { workerName: w.name, slots: 1 });
-          this.dispatch();
-        }
-      }, r.timeoutMs + this.options.timeoutGraceMs).unref(),
-    );
+    this.deadlines.set(task.id, task.request.timeoutMs + this.options.timeoutGraceMs, () => this.timedOut(task, w));
+    if (this.hub.wants('task-started')) this.hub.emit({ type: 'task-started', atMs: task.assignedAtMs, task: this.taskInfo(task), worker: workerInfo(w), slots, queueWaitMs: task.assignedAtMs - task.enqueuedAtMs });
   }
 
-  private complete(e: Execution, response: REv2.ExecuteResponse, ran?: Ran): void {
-    if (e.done) return;
-    const key = `${e.request.instanceName}\n${e.request.actionDigest.key}`;
-    if (this.inFlight.get(key) === e) this.inFlight.delete(key);
-    e.complete(response);
-    this.accounting.completed(e);
-    this.completed(e, response, ran);
-    setTimeout(() => this.operations.delete(e.id), this.options.retainCompletedMs).unref();
+  /** Gives a running task's slots back (the caller decides what happens to the task). */
+  private release(task: Task): RegisteredWorker | undefined {
+    const w = task.worker;
+    if (!w) return undefined;
+    w.running.delete(task.id);
+    this.registry.occupy(w, -task.slots);
+    if (task.chargedTo !== undefined) this.queues.charge(task.chargedTo, -task.slots);
+    this.deadlines.clear(task.id);
+    task.worker = undefined;
+    return w;
   }
 
-  /** Tells observers a task is done. */
-  private completed(e: Execution, response: REv2.IExecuteResponse, ran?: Ran): void {
-    if (!this.hub.active) return;
-    const outcome: TaskOutcome = {
+  private timedOut(task: Task, w: RegisteredWorker): void {
+    if (task.worker !== w) return;
+    w.channel.send(worker.SchedulerMessage.create({ cancel: { executionId: task.id } }));
+    this.fail(task, new StatusError(Code.DEADLINE_EXCEEDED, `no result from worker ${w.name} within the ${task.request.timeoutMs} ms timeout`), { workerName: w.name, slots: task.slots });
+    this.drain(w.cls);
+  }
+
+  /** Records a run's answer through the sink (AC write by policy) and completes the task with it. */
+  private async record(task: Task, msg: WorkerPb.IExecutionFinished, ran: Ran): Promise<void> {
+    let response: REv2.ExecuteResponse;
+    try {
+      response = await this.sink(task, msg);
+    } catch (err) {
+      response = re.ExecuteResponse.create({ status: toRpcStatus(new StatusError(Code.INTERNAL, `recording the result failed: ${(err as Error).message}`)) });
+    }
+    this.complete(task, response, ran);
+  }
+
+  /** Ends a task with an error status (no worker answer): out of the queue, off its worker, policies told. */
+  private fail(task: Task, err: StatusError, ran?: Ran): void {
+    if (task.done) return;
+    if (task.queued) this.queues.remove(task, this.actionClass(task));
+    this.release(task);
+    const status = toRpcStatus(err);
+    for (const p of this.policies) p.finished?.(task, { executionId: task.id, status });
+    this.complete(task, re.ExecuteResponse.create({ status }), ran);
+  }
+
+  private cancelTask(task: Task, reason: string): void {
+    if (task.done) return;
+    task.cancelled = true;
+    if (task.queued) this.queues.remove(task, this.actionClass(task));
+    const w = this.release(task);
+    if (w) w.channel.send(worker.SchedulerMessage.create({ cancel: { executionId: task.id } }));
+    for (const p of this.policies) p.cancelled?.(task);
+    this.complete(task, cancelledResponse(reason), { cancelled: true, workerName: w?.name });
+    if (w) this.drain(w.cls);
+  }
+
+  private complete(task: Task, response: REv2.ExecuteResponse, ran?: Ran): void {
+    if (task.done) return;
+    if (this.inFlight.get(task.key) === task) this.inFlight.delete(task.key);
+    task.stage = 'COMPLETED';
+    task.response = response;
+    // The input tree (up to MiBs) is not needed any more; the Action and Command neither once observers heard of it.
+    task.request.inputDirectories = undefined;
+    for (const op of task.operations) this.finishOperation(op, response);
+    if (this.hub.wants('task-completed')) this.hub.emit({ type: 'task-completed', atMs: this.clock.now(), task: this.taskInfo(task), outcome: this.outcome(task, response, ran) });
+    task.request = retainedRequest(task.request);
+  }
+
+  private finishOperation(op: Operation, response: REv2.ExecuteResponse): void {
+    if (op.done) return;
+    op.complete(response);
+    this.liveOperations--;
+    this.completed.add(op, this.clock.now());
+    if (this.hub.wants('operation-completed')) this.hub.emit({ type: 'operation-completed', atMs: this.clock.now(), operation: this.operationInfo(op), task: this.taskInfo(op.task), code: response.status?.code ?? 0 });
+  }
+
+  private setStage(task: Task, stage: Stage): void {
+    if (task.done || task.stage === stage) return;
+    task.stage = stage;
+    for (const op of task.operations) op.setStage(stage);
+    for (const p of this.policies) p.stageChanged?.(task);
+  }
+
+  private actionClass(task: Task): string {
+    task.description ??= this.describe(task.request);
+    return task.description.actionClass;
+  }
+
+  private taskInfo(task: Task): TaskInfo {
+    task.description ??= this.describe(task.request);
+    const r = task.request;
+    return {
+      id: task.id,
+      instanceName: r.instanceName,
+      actionDigest: task.internal ? '' : r.actionDigest.toString(),
+      mnemonic: r.mnemonic,
+      actionClass: task.description.actionClass,
+      labels: task.description.labels,
+      platformKey: (task.platformKey ??= platformKey(r.platform)),
+      priority: task.priority,
+      invocationIds: task.invocationIds,
+      operations: task.operations.size,
+      queuedAtMs: task.queuedAtMs,
+      internal: task.internal,
+    };
+  }
+
+  private operationInfo(op: Operation): OperationInfo {
+    return { name: op.operationName, taskId: op.task.id, invocationId: op.request.invocationId, priority: op.request.priority, createdAtMs: op.createdAtMs };
+  }
+
+  private outcome(task: Task, response: REv2.ExecuteResponse, ran?: Ran): TaskOutcome {
+    const result = response.result;
+    return {
       code: response.status?.code ?? 0,
       message: response.status?.message || undefined,
-      exitCode: response.result ? (response.result.exitCode ?? 0) : undefined,
-      cancelled: false,
+      exitCode: result ? (result.exitCode ?? 0) : undefined,
+      cancelled: !!ran?.cancelled,
       servedBy: ran?.servedBy,
-      workerName: response.result?.executionMetadata?.worker || ran?.workerName,
+      workerName: result?.executionMetadata?.worker || ran?.workerName,
       slots: ran?.slots,
-      timings: actionTimings(response.result, e.assignedAtMs !== undefined ? e.assignedAtMs - e.queuedAt.getTime() : undefined),
+      timings: actionTimings(result, task.assignedAtMs !== undefined ? task.assignedAtMs - task.enqueuedAtMs : undefined),
       cpuSeconds: ran?.cpuSeconds,
     };
-    this.hub.emit({ type: 'task-completed', atMs: this.now(), task: this.taskInfo(e), outcome });
-  }
-
-  private finishWithStatus(e: Execution, err: StatusError, ran?: Ran): void {
-    this.queue.remove(e);
-    if (this.fusion?.isCarrier(e)) {
-      void this.fusion.carrierFinished(e, { executionId: e.id, status: toRpcStatus(err) });
-      e.complete(re.ExecuteResponse.create({ status: toRpcStatus(err) }));
-      this.completed(e, { status: toRpcStatus(err) }, ran);
-      return;
-    }
-    this.complete(e, re.ExecuteResponse.create({ status: toRpcStatus(err) }), ran);
-  }
-
-  private clearDeadline(e: Execution): void {
-    const t = this.deadlines.get(e.id);
-    if (t) clearTimeout(t);
-    this.deadlines.delete(e.id);
-  }
-
-  /** FAILED_PRECONDITION when workers are registered but none could ever run this platform. */
-  private unsatisfiable(required: PlatformProperty[]): StatusError | undefined {
-    if (this.workers.size === 0) return undefined; // Workers may still be starting.
-    let missing: PlatformProperty | undefined;
-    for (const w of this.workers.values()) {
-      const m = unsatisfied(w.platform, required);
-      if (!m) return undefined;
-      missing ??= m;
-    }
-    return new StatusError(
-      Code.FAILED_PRECONDITION,
-      `no registered worker offers platform property ${missing!.name}=${missing!.value} (required: ${formatPlatform(required)}; workers: ${[...this.workers.values()].map((w) => w.name).join(', ')})`,
-    );
-  }
-
-  private countRunningPerInvocation(): Map<string, number> {
-    const m = new Map<string, number>();
-    for (const w of this.workers.values()) for (const e of w.running.values()) m.set(e.request.invocationId, (m.get(e.request.invocationId) ?? 0) + 1);
-    return m;
-  }
-
-  private checkHeartbeats(): void {
-    const cutoff = this.now() - 3 * this.options.heartbeatIntervalMs;
-    for (const w of [...this.workers.values()]) if (w.lastSeenMs < cutoff) this.workerLost(w.id, 'missed 3 heartbeats');
   }
 }
 
-/** Who ran a task, for observers. */
-interface Ran {
-  workerName?: string;
-  slots?: number;
-  cpuSeconds?: number;
-  servedBy?: string;
-}
-
-function operationInfo(e: Execution, request: ExecutionRequest, atMs: number): OperationInfo {
-  return { name: e.operationName, taskId: e.id, invocationId: request.invocationId, priority: request.priority, createdAtMs: atMs };
-}
-
-function workerInfo(w: RegisteredWorker): WorkerInfo {
-  return { id: w.id, name: w.name, platform: w.platformText, slots: w.slots, busySlots: w.running.size, runningTasks: w.running.size, registeredAtMs: w.registeredAtMs, lastSeenMs: w.lastSeenMs };
-}
-
-function executionMs(r: REv2.IActionResult): number | undefined {
-  return spanMs(r.executionMetadata?.executionStartTimestamp, r.executionMetadata?.executionCompletedTimestamp);
+function cancelledResponse(reason: string): REv2.ExecuteResponse {
+  return re.ExecuteResponse.create({ status: toRpcStatus(new StatusError(Code.CANCELLED, `cancelled: ${reason}`)) });
 }

@@ -28,7 +28,8 @@ export function workerService(scheduler: Scheduler, logger: Logger): UntypedServ
         if (msg.heartbeat) scheduler.heartbeat(workerId);
         else if (msg.started) scheduler.started(workerId, msg.started.executionId ?? '');
         else if (msg.finished) void scheduler.finished(workerId, msg.finished);
-        else if (msg.rmetaReady) scheduler.rmetaReady(workerId, msg.rmetaReady);
+        // A fused rustc run's .rmeta is ready while rustc goes on.
+        else if (msg.rmetaReady) scheduler.partialResult(workerId, msg.rmetaReady.executionId ?? '', msg.rmetaReady);
       });
       call.on('end', () => {
         lost('stream closed');

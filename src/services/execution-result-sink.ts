@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { Code } from '../grpc/status-error';
 import { re, REv2, WorkerPb } from '../proto';
-import { Execution } from '../scheduler/execution';
+import { Task } from '../scheduler/task';
 import { ResultSink } from '../scheduler/scheduler';
 import { spanMs } from '../util/proto-time';
 import { Instances } from './instance';
@@ -11,7 +11,7 @@ import { Instances } from './instance';
  * (status OK, exit code 0) of an action without do_not_cache is written to the AC. Failures are returned, never cached.
  */
 export function executionResultSink(instances: Instances, logger: Logger): ResultSink {
-  return async (e: Execution, finished: WorkerPb.IExecutionFinished): Promise<REv2.ExecuteResponse> => {
+  return async (e: Task, finished: WorkerPb.IExecutionFinished): Promise<REv2.ExecuteResponse> => {
     const status = finished.status ?? { code: Code.OK };
     const result = finished.result ?? undefined;
     const ok = (status.code ?? 0) === Code.OK;

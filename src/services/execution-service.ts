@@ -39,11 +39,17 @@ const MAX_SHIPPED_DIRECTORY_BYTES = 4 * 1024 * 1024;
 
 export function executionService(instances: Instances, scheduler: Scheduler, options: ExecutionServiceOptions, logger: Logger): UntypedServiceImplementation {
   // Sends the current state, then every stage change (or the same state again as a keepalive), until done.
+  // While a stream follows the operation it stays wanted; once none does, the scheduler may cancel it after a grace period.
   const stream = async (call: OpStream, e: Execution, inline: REv2.ExecuteRequest | undefined, inst: Instance) => {
-    await writeMessage(call, await operationOf(e, inst, inline, options.maxInlineBytes));
-    while (!e.done && !call.cancelled) {
-      await nextChange(e, call, options.keepaliveMs ?? 30_000);
-      if (!call.cancelled) await writeMessage(call, await operationOf(e, inst, inline, options.maxInlineBytes));
+    const release = e.watch();
+    try {
+      await writeMessage(call, await operationOf(e, inst, inline, options.maxInlineBytes));
+      while (!e.done && !call.cancelled) {
+        await nextChange(e, call, options.keepaliveMs ?? 30_000);
+        if (!call.cancelled) await writeMessage(call, await operationOf(e, inst, inline, options.maxInlineBytes));
+      }
+    } finally {
+      release();
     }
   };
 

@@ -27,6 +27,8 @@ interface Running {
   abort: AbortController;
   reason?: AbortReason;
   done: Promise<void>;
+  /** Slots the scheduler counts this action as holding. */
+  slots: number;
 }
 
 /**
@@ -114,9 +116,12 @@ export class WorkerConnection {
         } else if (m.assign) {
           const a = worker.Assignment.create(m.assign);
           if (running.has(a.executionId)) return log.warn({ execution_id: a.executionId }, 'duplicate assignment ignored');
-          if (running.size >= slots) log.warn({ execution_id: a.executionId, running: running.size, slots }, 'scheduler assigned more actions than slots');
+          // A heavy action may hold several slots (size-aware slots); 0 from an older scheduler means 1.
+          const held = Math.max(1, a.slots || 1);
+          const busy = [...running.values()].reduce((n, x) => n + x.slots, 0);
+          if (busy + held > slots) log.warn({ execution_id: a.executionId, busy, held, slots }, 'scheduler assigned more than the slots offered');
           send({ started: { executionId: a.executionId } });
-          const r: Running = { abort: new AbortController(), done: Promise.resolve() };
+          const r: Running = { abort: new AbortController(), done: Promise.resolve(), slots: held };
           running.set(a.executionId, r);
           r.done = this.o.executor
             .execute(a, r.abort.signal, { rmetaReady: (ready) => r.reason === undefined && send({ rmetaReady: ready }) })

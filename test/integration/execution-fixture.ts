@@ -15,6 +15,7 @@ import { ExecutionService } from '../../src/grpc/service-definitions';
 import { silentLogger } from '../../src/logging/logger';
 import { encode, LongrunningPb, re, REv2 } from '../../src/proto';
 import { Scheduler } from '../../src/scheduler/scheduler';
+import { SchedulerInsight } from '../../src/scheduler/scheduler-observer';
 import { Clients, createClients } from '../helpers/clients';
 
 export interface ExecutionFixture {
@@ -22,6 +23,8 @@ export interface ExecutionFixture {
   dataDir: string;
   clients: Clients;
   scheduler: Scheduler;
+  /** What metrics and the dashboard see: events, snapshots, builds, crate graph. */
+  insight: SchedulerInsight;
   execute(req: REv2.IExecuteRequest, metadata?: Metadata): ClientReadableStream<LongrunningPb.Operation>;
   waitExecution(name: string): ClientReadableStream<LongrunningPb.Operation>;
   /** Uploads blobs (protos are encoded first) and returns their digests. */
@@ -76,12 +79,14 @@ export async function startExecutionFixture(
   config.execution = { ...config.execution, ...overrides };
   configure(config);
   let scheduler!: Scheduler;
+  let insight!: SchedulerInsight;
   const frontend: Frontend = await startFrontend(
     config,
     silentLogger(),
-    executionServices(config.execution, config.maxInlineBytes, silentLogger(), (s, insight) => {
+    executionServices(config.execution, config.maxInlineBytes, silentLogger(), (s, i) => {
       scheduler = s;
-      if (side?.metrics) schedulerMetrics(side.metrics, insight);
+      insight = i;
+      if (side?.metrics) schedulerMetrics(side.metrics, i);
     }),
     { metrics: side?.metrics, health: side?.health },
   );
@@ -104,6 +109,7 @@ export async function startExecutionFixture(
     dataDir,
     clients,
     scheduler,
+    insight,
     execute: (req, metadata = new Metadata()) => exec.execute(re.ExecuteRequest.create(req as REv2.ExecuteRequest), metadata),
     waitExecution: (name) => exec.waitExecution(re.WaitExecutionRequest.create({ name })),
     upload,

@@ -72,11 +72,11 @@ describe('Execution service with real worker processes', () => {
     assert.equal(again.cachedResult, false);
   });
 
-  it('runs two concurrent identical Executes once and gives both the same result', async () => {
+  it('runs two concurrent identical Executes once: each caller gets its own operation and the same result', async () => {
     const counter = path.join(scratch, 'merge-count');
     const digest = await f.action({ args: sh(`echo run >> ${counter}; sleep 1; echo done > m.txt`), outputPaths: ['m.txt'], salt: 'merge' });
     const [a, b] = await Promise.all([operations(f.execute({ actionDigest: digest })), operations(f.execute({ actionDigest: digest }))]);
-    assert.equal(a[0].name, b[0].name, 'both callers share one operation');
+    assert.notEqual(a[0].name, b[0].name, 'each caller has its own operation');
     assert.deepEqual(responseOf(a.at(-1)!).result, responseOf(b.at(-1)!).result);
     assert.equal((await fsp.readFile(counter, 'utf8')).trim().split('\n').length, 1, 'the command ran once');
   });

@@ -84,7 +84,7 @@ describe('fused RustcMetadata/Rustc pairs with real rustc', () => {
   };
   const run = async (digest: REv2.Digest, invocation: string) => responseOf((await operations(f.execute({ actionDigest: digest, inlineStderr: true }, md(invocation)))).at(-1)!);
   const paths = (r: REv2.IExecuteResponse) => (r.result?.outputFiles ?? []).map((o) => o.path);
-  const runs = (invocation: string) => f.scheduler.accounting.snapshot(invocation);
+  const runs = (invocation: string) => f.insight.builds().find((b) => b.invocationId === invocation);
 
   /** What running the command on its own, here, produces: the reference for byte-identical outputs. */
   async function reference(p: Pair, kind: 'meta' | 'rlib', source: string): Promise<Buffer> {
@@ -110,7 +110,7 @@ describe('fused RustcMetadata/Rustc pairs with real rustc', () => {
     const rlib = await run(p.rlib, 'inv-meta-first');
     assert.equal(rlib.result?.exitCode, 0);
     assert.deepEqual(paths(rlib), [p.rlibPath], 'only the declared .rlib');
-    assert.equal(runs('inv-meta-first')?.rustcActions, 1, 'one rustc run for the pair');
+    assert.equal(runs('inv-meta-first')?.rustcRuns, 1, 'one rustc run for the pair');
     assert.equal(runs('inv-meta-first')?.fusedPairs, 1);
     assert.deepEqual(meta.result!.outputFiles![0].digest, digestOf(await reference(p, 'meta', SRC(1))), '.rmeta byte-identical to a separate run');
     assert.deepEqual(rlib.result!.outputFiles![0].digest, digestOf(await reference(p, 'rlib', SRC(1))), '.rlib byte-identical to a separate run');
@@ -128,14 +128,14 @@ describe('fused RustcMetadata/Rustc pairs with real rustc', () => {
     const rlib = responseOf((await rlibOps).at(-1)!);
     assert.deepEqual([meta.result?.exitCode, rlib.result?.exitCode], [0, 0]);
     assert.deepEqual([paths(meta), paths(rlib)], [[p.rmetaPath], [p.rlibPath]]);
-    assert.equal(runs('inv-rlib-first')?.rustcActions, 1);
+    assert.equal(runs('inv-rlib-first')?.rustcRuns, 1);
   });
 
   it('both at once: one run serves both', async () => {
     const p = await cratePair(f, wrapper, 'both_at_once', SRC(3));
     const [meta, rlib] = await Promise.all([run(p.meta, 'inv-both'), run(p.rlib, 'inv-both')]);
     assert.deepEqual([paths(meta), paths(rlib)], [[p.rmetaPath], [p.rlibPath]]);
-    assert.equal(runs('inv-both')?.rustcActions, 1);
+    assert.equal(runs('inv-both')?.rustcRuns, 1);
     assert.deepEqual(rlib.result!.outputFiles![0].digest, digestOf(await reference(p, 'rlib', SRC(3))));
   });
 
@@ -147,7 +147,7 @@ describe('fused RustcMetadata/Rustc pairs with real rustc', () => {
     assert.notEqual(rlib.result?.exitCode, 0);
     assert.match(meta.result!.stderrRaw!.toString(), /mismatched types/);
     assert.deepEqual(meta.result!.stderrDigest, rlib.result!.stderrDigest, 'the same diagnostics');
-    assert.equal(runs('inv-error')?.rustcActions, 1);
+    assert.equal(runs('inv-error')?.rustcRuns, 1);
     assert.equal(runs('inv-error')?.fusedPairs, 1);
   });
 

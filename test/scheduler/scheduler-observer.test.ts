@@ -1,34 +1,36 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { composeScheduler } from '../../src/cmd/compose-scheduler';
 import { silentLogger } from '../../src/logging/logger';
-import { describeRustAction } from '../../src/scheduler/rust-action-class';
 import { Scheduler } from '../../src/scheduler/scheduler';
 import { SchedulerEvent } from '../../src/scheduler/scheduler-observer';
 import { toTimestamp } from '../../src/util/proto-time';
+import { FakeClock } from '../helpers/fake-clock';
 import { echoSink, FakeWorker, request } from './scheduler-fakes';
 
 const schedulers: Scheduler[] = [];
 after(() => schedulers.forEach((s) => s.close()));
 
+/** The scheduler as composed for the server, observed through the insight metrics and the dashboard get. */
 function observed() {
-  let clock = 1_000_000;
-  const s = new Scheduler({ heartbeatIntervalMs: 60_000, maxWorkerLosses: 3, retainCompletedMs: 60_000, timeoutGraceMs: 10, describe: describeRustAction, now: () => clock }, echoSink, silentLogger());
+  const clock = new FakeClock();
+  const { scheduler: s, insight } = composeScheduler({ heartbeatIntervalMs: 60_000, maxWorkerLosses: 3, retainCompletedMs: 60_000, timeoutGraceMs: 10 }, { fusion: true, criticalPath: true, sizeAwareSlots: true }, echoSink, silentLogger(), clock);
   schedulers.push(s);
   const events: SchedulerEvent[] = [];
-  s.observe((e) => events.push(e));
-  return { s, events, types: () => events.map((e) => e.type), advance: (ms: number) => (clock += ms) };
+  insight.observe((e) => events.push(e));
+  return { s, insight, events, types: () => events.map((e) => e.type), advance: (ms: number) => clock.advance(ms) };
 }
 
 const ts = (ms: number) => toTimestamp(ms);
 
 describe('Scheduler observers and snapshots', () => {
   it('narrates one action from Execute to completion, with queue wait and the worker-side timings', async () => {
-    const { s, events, types, advance } = observed();
+    const { s, insight, events, types, advance } = observed();
     const e = s.submit(request('compile', { invocationId: 'build-1', mnemonic: 'Rustc', rust: { kind: 'rustc-rlib', crateName: 'regex' } }));
     advance(250);
     const w = new FakeWorker();
     const id = s.registerWorker({ workerName: 'w1', slots: 2 }, w);
-    s.started(id, e.id);
+    s.started(id, e.taskId);
     const result = {
       exitCode: 0,
       executionMetadata: {
@@ -43,9 +45,9 @@ describe('Scheduler observers and snapshots', () => {
         workerCompletedTimestamp: ts(11_060),
       },
     };
-    await s.finished(id, { executionId: e.id, status: { code: 0 }, result, cpuSeconds: 1.5 });
+    await s.finished(id, { executionId: e.taskId, status: { code: 0 }, result, cpuSeconds: 1.5 });
 
-    assert.deepEqual(types().filter((t) => t !== 'build-updated'), ['operation-created', 'task-queued', 'worker-registered', 'task-started', 'task-executing', 'task-completed']);
+    assert.deepEqual(types().filter((t) => t !== 'build-updated'), ['operation-created', 'task-queued', 'worker-registered', 'task-started', 'task-executing', 'operation-completed', 'task-completed']);
     const created = events.find((x) => x.type === 'operation-created')!;
     assert.ok(created.type === 'operation-created' && !created.merged && created.operation.invocationId === 'build-1' && created.operation.name === e.operationName);
     const started = events.find((x) => x.type === 'task-started')!;
@@ -71,12 +73,12 @@ describe('Scheduler observers and snapshots', () => {
       outputUploadEndAtMs: 11060,
     });
     assert.deepEqual([done.outcome.code, done.outcome.exitCode, done.outcome.workerName, done.outcome.cpuSeconds, done.outcome.cancelled], [0, 0, 'w1', 1.5, false]);
-    const build = s.builds().find((b) => b.invocationId === 'build-1')!;
+    const build = insight.builds().find((b) => b.invocationId === 'build-1')!;
     assert.deepEqual([build.actions, build.executed, build.cached, build.inFlight, build.rustcRuns, build.rustcCpuSeconds], [1, 1, 0, 0, 1, 1.5]);
   });
 
   it('reports a merged caller, cache hits per build, and a lost worker with the task requeued', () => {
-    const { s, events } = observed();
+    const { s, insight, events } = observed();
     const w = new FakeWorker();
     const id = s.registerWorker({ workerName: 'w1', slots: 1 }, w);
     s.submit(request('x', { invocationId: 'A' }));
@@ -90,7 +92,7 @@ describe('Scheduler observers and snapshots', () => {
     assert.ok(lost.type === 'worker-lost' && lost.requeued === 1 && lost.reason === 'killed');
     const requeued = events.filter((e) => e.type === 'task-queued').map((e) => e.type === 'task-queued' && e.attempt);
     assert.deepEqual(requeued, [1, 2]);
-    const b = s.builds().find((x) => x.invocationId === 'B')!;
+    const b = insight.builds().find((x) => x.invocationId === 'B')!;
     assert.deepEqual([b.actions, b.cached], [2, 1]);
   });
 

@@ -2,29 +2,24 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Code } from '../../src/grpc/status-error';
 import { silentLogger } from '../../src/logging/logger';
-import { re, REv2 } from '../../src/proto';
-import { Scheduler } from '../../src/scheduler/scheduler';
-import { toTimestamp } from '../../src/util/proto-time';
+import { REv2 } from '../../src/proto';
+import { Scheduler, SchedulerOptions } from '../../src/scheduler/scheduler';
+import { SchedulerPolicy } from '../../src/scheduler/scheduler-policy';
+import { FakeClock } from '../helpers/fake-clock';
 import { echoSink, FakeWorker, request } from './scheduler-fakes';
 
-const sink = echoSink;
+// The generic core, with no policy installed: nothing here knows about Rust.
 const schedulers: Scheduler[] = [];
-function newScheduler(): Scheduler {
-  const s = new Scheduler({ heartbeatIntervalMs: 60_000, maxWorkerLosses: 3, retainCompletedMs: 60_000, timeoutGraceMs: 10 }, sink, silentLogger());
+function newScheduler(over: Partial<SchedulerOptions> = {}): Scheduler {
+  const s = new Scheduler({ heartbeatIntervalMs: 60_000, maxWorkerLosses: 3, retainCompletedMs: 60_000, timeoutGraceMs: 10, ...over }, echoSink, silentLogger());
   schedulers.push(s);
   return s;
 }
 after(() => schedulers.forEach((s) => s.close()));
 
-describe('Scheduler', () => {
-  it('merges identical in-flight actions into one execution that every caller shares', () => {
-    const s = newScheduler();
-    const a = s.submit(request('same'));
-    const b = s.submit(request('same'));
-    assert.equal(a, b);
-    assert.equal(s.queuedCount, 1);
-  });
+const ok = (taskId: string) => ({ executionId: taskId, status: { code: 0 }, result: { exitCode: 0 } });
 
+describe('Scheduler', () => {
   it('sends the assignment to a registered worker and reports stages QUEUED → EXECUTING → COMPLETED', async () => {
     const s = newScheduler();
     const e = s.submit(request('one'));
@@ -34,13 +29,13 @@ describe('Scheduler', () => {
     const id = s.registerWorker({ workerName: 'w', slots: 1 }, w);
     assert.ok(w.messages[0].registered, 'registration is acknowledged first');
     assert.deepEqual(w.assigned, ['one']);
-    s.started(id, e.id);
-    await s.finished(id, { executionId: e.id, status: { code: 0 }, result: { exitCode: 0 } });
+    s.started(id, e.taskId);
+    await s.finished(id, ok(e.taskId));
     assert.deepEqual(stages, ['QUEUED', 'EXECUTING', 'COMPLETED']);
     assert.equal(e.response?.result?.exitCode, 0);
   });
 
-  it('runs lower priority values first, then the invocation with fewer running actions, then arrival order', () => {
+  it('runs lower priority values first, then the invocation with fewer busy slots, then arrival order', () => {
     const s = newScheduler();
     s.submit(request('a1', { invocationId: 'A' }));
     s.submit(request('a2', { invocationId: 'A' }));
@@ -48,8 +43,22 @@ describe('Scheduler', () => {
     s.submit(request('urgent', { invocationId: 'A', priority: -5 }));
     const w = new FakeWorker();
     s.registerWorker({ workerName: 'w', slots: 3 }, w);
-    // urgent first; then A has one running, so B's action goes before a1.
+    // urgent first; then A holds a slot, so B's action goes before a1.
     assert.deepEqual(w.assigned, ['urgent', 'b1', 'a1']);
+  });
+
+  it('keeps a small build progressing while another floods the queue with hundreds of actions', async () => {
+    const s = newScheduler();
+    const w = new FakeWorker();
+    const id = s.registerWorker({ workerName: 'w', slots: 4 }, w);
+    const flood = Array.from({ length: 300 }, (_, i) => s.submit(request(`link-${i}`, { invocationId: 'lto' })));
+    const small = Array.from({ length: 3 }, (_, i) => s.submit(request(`small-${i}`, { invocationId: 'other' })));
+    // The flood took every slot first; as slots free up, the other build gets them until both hold an equal share.
+    for (const e of flood.slice(0, 3)) await s.finished(id, ok(e.taskId));
+    assert.deepEqual(w.assigned.slice(4), ['small-0', 'small-1', 'link-4']);
+    await s.finished(id, ok(small[0].taskId));
+    assert.deepEqual(w.assigned.slice(7), ['small-2']);
+    assert.equal(flood.filter((e) => !e.done).length, 297);
   });
 
   it('dispatches only to workers whose platform satisfies the action', () => {
@@ -63,6 +72,21 @@ describe('Scheduler', () => {
     assert.deepEqual(gpuWorker.assigned, ['needs-gpu']);
   });
 
+  it('lets a worker that matches several platforms take the best work across all of them', async () => {
+    const s = newScheduler();
+    const linux = [{ name: 'OSFamily', value: 'Linux' }];
+    const big = [...linux, { name: 'size', value: 'big' }];
+    s.submit(request('plain-late', { platform: linux, priority: 2 }));
+    s.submit(request('big-urgent', { platform: big, priority: 1 }));
+    s.submit(request('empty-platform', { priority: 3 }));
+    const w = new FakeWorker();
+    const id = s.registerWorker({ workerName: 'w', slots: 1, properties: big }, w);
+    assert.deepEqual(w.assigned, ['big-urgent']);
+    await s.finished(id, ok(w.executionId('big-urgent')));
+    await s.finished(id, ok(w.executionId('plain-late')));
+    assert.deepEqual(w.assigned, ['big-urgent', 'plain-late', 'empty-platform']);
+  });
+
   it('fails an action no registered worker could ever run with FAILED_PRECONDITION naming the property', () => {
     const s = newScheduler();
     s.registerWorker({ workerName: 'w', slots: 1, properties: [{ name: 'OSFamily', value: 'Linux' }] }, new FakeWorker());
@@ -72,7 +96,7 @@ describe('Scheduler', () => {
     assert.match(e.response!.status!.message!, /OSFamily=Windows/);
   });
 
-  it('requeues the actions of a lost worker and gives up with UNAVAILABLE after three losses', () => {
+  it('requeues the tasks of a lost worker and gives up with UNAVAILABLE after three losses', () => {
     const s = newScheduler();
     const e = s.submit(request('flaky'));
     for (let attempt = 1; attempt <= 3; attempt++) {
@@ -85,14 +109,34 @@ describe('Scheduler', () => {
     assert.equal(e.response?.status?.code, Code.UNAVAILABLE);
   });
 
-  it('completes with DEADLINE_EXCEEDED and cancels on the worker when no answer comes within the timeout', async () => {
-    const s = newScheduler();
+  it('declares a worker lost after three missed heartbeats and requeues its task elsewhere', () => {
+    const clock = new FakeClock();
+    const s = newScheduler({ clock, heartbeatIntervalMs: 1000 });
+    const silent = new FakeWorker();
+    s.registerWorker({ workerName: 'silent', slots: 1 }, silent);
+    const e = s.submit(request('x'));
+    const healthy = new FakeWorker();
+    const id = s.registerWorker({ workerName: 'healthy', slots: 1 }, healthy);
+    for (let i = 0; i < 4; i++) {
+      clock.advance(1000);
+      s.heartbeat(id);
+    }
+    assert.deepEqual(s.workerNames, ['healthy']);
+    assert.deepEqual(healthy.assigned, ['x']);
+    assert.equal(e.done, false);
+  });
+
+  it('completes with DEADLINE_EXCEEDED and cancels on the worker when no answer comes within the timeout', () => {
+    const clock = new FakeClock();
+    const s = newScheduler({ clock });
     const w = new FakeWorker();
     s.registerWorker({ workerName: 'w', slots: 1 }, w);
     const e = s.submit(request('hangs', { timeoutMs: 20 }));
-    await new Promise((r) => setTimeout(r, 100));
+    clock.advance(29);
+    assert.equal(e.done, false, 'the worker gets the timeout plus a grace period');
+    clock.advance(1);
     assert.equal(e.response?.status?.code, Code.DEADLINE_EXCEEDED);
-    assert.ok(w.messages.some((m) => m.cancel?.executionId === e.id));
+    assert.deepEqual(w.cancelled, [e.taskId]);
   });
 
   it('sends the input Directories with the assignment and lets go of them once the action completed', async () => {
@@ -103,118 +147,149 @@ describe('Scheduler', () => {
     const id = s.registerWorker({ workerName: 'w', slots: 1 }, w);
     const sent = w.messages.find((m) => m.assign)!.assign!;
     assert.deepEqual(sent.inputDirectories!.map((b) => Buffer.from(b).toString()), ['encoded Directory']);
-    await s.finished(id, { executionId: e.id, status: { code: 0 }, result: { exitCode: 0 } });
+    await s.finished(id, ok(e.taskId));
     assert.equal(e.request.inputDirectories, undefined);
+    assert.equal(e.task.request.inputDirectories, undefined);
   });
 
-  it('keeps completed operations visible by name for WaitExecution', async () => {
-    const s = newScheduler();
+  it('keeps completed operations visible by name for WaitExecution, then forgets them', async () => {
+    const clock = new FakeClock();
+    const s = newScheduler({ clock, retainCompletedMs: 10_000 });
     const w = new FakeWorker();
     const id = s.registerWorker({ workerName: 'w', slots: 1 }, w);
     const e = s.submit(request('x'));
-    await s.finished(id, { executionId: e.id, status: { code: 0 }, result: { exitCode: 3 } as REv2.IActionResult });
+    await s.finished(id, { executionId: e.taskId, status: { code: 0 }, result: { exitCode: 3 } as REv2.IActionResult });
     assert.equal(s.operation(e.operationName), e);
     assert.equal(s.operation('operations/nope'), undefined);
+    clock.advance(10_000);
+    assert.equal(s.operation(e.operationName), undefined);
   });
 });
 
-describe('Scheduler with Rust awareness', () => {
-  it('starts a queued metadata action before an earlier-queued rlib action when a slot frees up', async () => {
+describe('Scheduler: one task, an operation per caller', () => {
+  it('gives two builds submitting the same action their own operation, priority and invocation on one task', async () => {
     const s = newScheduler();
+    const a = s.submit(request('same', { invocationId: 'A', priority: 5 }));
+    const b = s.submit(request('same', { invocationId: 'B', priority: 1 }));
+    assert.notEqual(a.operationName, b.operationName);
+    assert.equal(a.task, b.task, 'one task runs for both');
+    assert.deepEqual([a.request.invocationId, a.request.priority, b.request.invocationId, b.request.priority], ['A', 5, 'B', 1]);
+    assert.equal(a.task.priority, 1, 'the task runs at the best priority of its operations');
+    assert.equal(s.queuedCount, 1);
     const w = new FakeWorker();
     const id = s.registerWorker({ workerName: 'w', slots: 1 }, w);
-    const blocker = s.submit(request('blocker'));
-    s.submit(request('rlib', { rust: { kind: 'rustc-rlib', crateName: 'a' } }));
-    s.submit(request('other'));
-    s.submit(request('metadata', { rust: { kind: 'rustc-metadata', crateName: 'b' } }));
-    assert.deepEqual(w.assigned, ['blocker']);
-    await s.finished(id, { executionId: blocker.id, status: { code: 0 }, result: { exitCode: 0 } });
-    assert.deepEqual(w.assigned, ['blocker', 'metadata'], 'the metadata action jumps the queue');
-    await s.finished(id, { executionId: w.executionId('metadata'), status: { code: 0 }, result: { exitCode: 0 } });
-    assert.deepEqual(w.assigned, ['blocker', 'metadata', 'rlib'], 'then arrival order');
+    assert.deepEqual(w.assigned, ['same'], 'one run');
+    await s.finished(id, ok(a.taskId));
+    assert.deepEqual([a.response?.result?.exitCode, b.response?.result?.exitCode], [0, 0]);
   });
 
-  it('learns the crate graph and durations from one build and starts the head of the longest chain first in the next', async () => {
+  it('queues a shared task at its best operation: a second caller with a better priority moves it ahead', () => {
     const s = newScheduler();
-    const w = new FakeWorker();
-    const id = s.registerWorker({ workerName: 'w', slots: 1 }, w);
-    // chain: a ← b ← c (each needs the previous .rmeta; 300 ms each); big: 700 ms on its own, nobody depends on it.
-    const meta = (name: string, crate: string, dep?: string, build = 1) =>
-      request(`${name}#${build}`, { rust: { kind: 'rustc-metadata', crateName: crate, crate, deps: dep ? [{ crate: dep, needs: 'rmeta' }] : [] } });
-    const took = (ms: number) => ({ exitCode: 0, executionMetadata: { executionStartTimestamp: toTimestamp(1_000), executionCompletedTimestamp: toTimestamp(1_000 + ms) } });
-    for (const [name, crate, dep, ms] of [['big', 'big', undefined, 700], ['a', 'a', undefined, 300], ['b', 'b', 'a', 300], ['c', 'c', 'b', 300]] as const) {
-      const e = s.submit(meta(name, crate, dep));
-      await s.finished(id, { executionId: e.id, status: { code: 0 }, result: took(ms) });
-    }
-    assert.equal(s.criticalPath.remainingMs('a'), 900);
-    assert.equal(s.criticalPath.remainingMs('big'), 700);
-    // Next build: a slot is busy while `big` and then `a` arrive.
-    const blocker = s.submit(request('blocker'));
-    s.submit(meta('big', 'big', undefined, 2));
-    s.submit(meta('a', 'a', undefined, 2));
-    await s.finished(id, { executionId: blocker.id, status: { code: 0 }, result: { exitCode: 0 } });
-    assert.deepEqual(w.assigned.slice(-2), ['blocker', 'a#2'], 'the chain head goes before the slower crate that arrived first');
-  });
-
-  it('keeps priority and fairness above the metadata-first rule', () => {
-    const s = newScheduler();
-    s.submit(request('urgent-rlib', { priority: -1, rust: { kind: 'rustc-rlib' } }));
-    s.submit(request('metadata', { rust: { kind: 'rustc-metadata' } }));
+    s.submit(request('other', { invocationId: 'A', priority: 3 }));
+    s.submit(request('shared', { invocationId: 'A', priority: 5 }));
+    s.submit(request('shared', { invocationId: 'B', priority: 1 }));
     const w = new FakeWorker();
     s.registerWorker({ workerName: 'w', slots: 1 }, w);
-    assert.deepEqual(w.assigned, ['urgent-rlib']);
+    assert.deepEqual(w.assigned, ['shared']);
+  });
+
+  it('cancels one operation and keeps the task queued and then running for the other', async () => {
+    const s = newScheduler();
+    const a = s.submit(request('same', { invocationId: 'A' }));
+    const b = s.submit(request('same', { invocationId: 'B' }));
+    assert.equal(s.cancel(a, 'build A was interrupted'), true);
+    assert.equal(a.response?.status?.code, Code.CANCELLED);
+    assert.equal(b.done, false);
+    assert.equal(s.queuedCount, 1, 'the task is still queued for B');
+    const w = new FakeWorker();
+    const id = s.registerWorker({ workerName: 'w', slots: 1 }, w);
+    assert.deepEqual(w.assigned, ['same']);
+    await s.finished(id, ok(b.taskId));
+    assert.equal(b.response?.result?.exitCode, 0);
+    assert.equal(a.response?.status?.code, Code.CANCELLED, 'the cancelled operation keeps its own answer');
+  });
+
+  it('cancels the task when its last operation goes: out of the queue, or stopped on its worker', () => {
+    const s = newScheduler();
+    const runs = s.submit(request('runs'));
+    const waits = s.submit(request('waits'));
+    const w = new FakeWorker();
+    s.registerWorker({ workerName: 'w', slots: 1 }, w);
+    assert.deepEqual(w.assigned, ['runs']);
+    s.cancel(waits, 'not needed');
+    assert.equal(s.queuedCount, 0);
+    s.cancel(runs, 'not needed');
+    assert.deepEqual(w.cancelled, [runs.taskId], 'the worker is told to stop');
+    const next = s.submit(request('next'));
+    assert.deepEqual(w.assigned, ['runs', 'next'], 'the freed slot takes new work');
+    assert.equal(next.done, false);
+  });
+
+  it('a new caller of a cancelled action gets a fresh task', () => {
+    const s = newScheduler();
+    const a = s.submit(request('again'));
+    s.cancel(a, 'gone');
+    const b = s.submit(request('again'));
+    assert.notEqual(a.task, b.task);
+    assert.equal(b.done, false);
+  });
+
+  it('cancels an operation no client stream follows any more after the grace period, unless one re-attaches', () => {
+    const clock = new FakeClock();
+    const s = newScheduler({ clock, abandonAfterMs: 60_000 });
+    const kept = s.submit(request('kept'));
+    const dropped = s.submit(request('dropped'));
+    const releaseKept = kept.watch();
+    dropped.watch()();
+    releaseKept();
+    clock.advance(30_000);
+    const again = kept.watch(); // WaitExecution re-attaches in time.
+    clock.advance(30_000);
+    assert.equal(dropped.response?.status?.code, Code.CANCELLED);
+    assert.equal(kept.done, false);
+    again();
   });
 });
 
-describe('Scheduler fusing a RustcMetadata/Rustc pair', () => {
-  const rust = (kind: 'rustc-metadata' | 'rustc-rlib') => ({ kind, crateName: 'c', pairKey: 'pair-1', rmetaPath: 'out/libc-1.rmeta', rlibPath: 'out/libc-1.rlib' });
-  const pairRequest = (kind: 'rustc-metadata' | 'rustc-rlib') =>
-    request(kind, {
-      rust: rust(kind),
-      command: re.Command.create({ arguments: kind === 'rustc-metadata' ? ['pw', '--rustc-quit-on-rmeta', 'true', '--', 'rustc', '@m'] : ['pw', '--', 'rustc', '@r'], outputFiles: [kind === 'rustc-metadata' ? 'out/libc-1.rmeta' : 'out/libc-1.rlib'] }),
-    });
-  const files = (r: REv2.IExecuteResponse | undefined) => (r?.result?.outputFiles ?? []).map((f) => f.path);
+describe('Scheduler: slots and policies', () => {
+  const sized = (slots: Record<string, number>): SchedulerPolicy => ({ slots: (t) => slots[String(t.request.command.arguments?.[0])] ?? 1 });
 
-  it('runs one full rustc for both, answers the metadata action at the .rmeta, and an error after it fails only Rustc', async () => {
-    const s = new Scheduler({ heartbeatIntervalMs: 60_000, maxWorkerLosses: 3, retainCompletedMs: 60_000, timeoutGraceMs: 10, rustFusion: true }, sink, silentLogger());
-    schedulers.push(s);
+  it('gives a task the slots a policy asks for, up to what the worker has free, and tells the worker', async () => {
+    const s = newScheduler({ policies: [sized({ heavy: 3 })] });
     const w = new FakeWorker();
-    const id = s.registerWorker({ workerName: 'w', slots: 2 }, w);
-    const rlib = s.submit(pairRequest('rustc-rlib'));
-    const meta = s.submit(pairRequest('rustc-metadata'));
-    const assigns = w.messages.filter((m) => m.assign).map((m) => m.assign!);
-    assert.equal(assigns.length, 1, 'one run for the pair');
-    const run = assigns[0];
-    assert.equal(run.watchRmeta, 'out/libc-1.rmeta');
-    assert.ok(!run.command!.arguments!.includes('--rustc-quit-on-rmeta'));
-    assert.deepEqual([...run.command!.outputFiles!].sort(), ['out/libc-1.rlib', 'out/libc-1.rmeta']);
-
-    s.rmetaReady(id, { executionId: run.executionId, result: { exitCode: 0, outputFiles: [{ path: 'out/libc-1.rmeta' }] }, cpuSeconds: 1 });
-    await new Promise((r) => setImmediate(r));
-    assert.equal(meta.done, true, 'the metadata action completes at the .rmeta');
-    assert.deepEqual(files(meta.response), ['out/libc-1.rmeta']);
-    assert.equal(rlib.done, false);
-
-    await s.finished(id, { executionId: run.executionId, status: { code: 0 }, result: { exitCode: 1, outputFiles: [{ path: 'out/libc-1.rmeta' }] }, cpuSeconds: 3 });
-    assert.equal(rlib.response?.result?.exitCode, 1, 'the late error fails the Rustc action');
-    assert.equal(meta.response?.result?.exitCode, 0, 'but not the metadata action');
-    assert.deepEqual(files(rlib.response), [], 'only declared outputs (the .rlib was not produced)');
-    const b = s.accounting.snapshot('inv')!;
-    assert.deepEqual([b.rustcActions, b.fusedPairs, b.rustcCpuSpent, b.rustcCpuSaved], [1, 1, 3, 1]);
+    const id = s.registerWorker({ workerName: 'w', slots: 4 }, w);
+    const heavy = s.submit(request('heavy'));
+    s.submit(request('light-1'));
+    s.submit(request('light-2'));
+    assert.deepEqual(w.assigned, ['heavy', 'light-1'], 'heavy holds 3 of 4 slots');
+    assert.deepEqual(w.messages.filter((m) => m.assign).map((m) => m.assign!.slots), [3, 1]);
+    await s.finished(id, ok(heavy.taskId));
+    assert.deepEqual(w.assigned, ['heavy', 'light-1', 'light-2']);
+    assert.deepEqual(s.snapshot().workers.map((x) => x.busySlots), [2]);
   });
 
-  it('requeues the fused run when its worker is lost, and both actions still complete', async () => {
-    const s = new Scheduler({ heartbeatIntervalMs: 60_000, maxWorkerLosses: 3, retainCompletedMs: 60_000, timeoutGraceMs: 10, rustFusion: true }, sink, silentLogger());
-    schedulers.push(s);
-    const meta = s.submit(pairRequest('rustc-metadata'));
-    const rlib = s.submit(pairRequest('rustc-rlib'));
+  it('spreads work over workers by free slots', () => {
+    const s = newScheduler();
     const w1 = new FakeWorker();
-    const id1 = s.registerWorker({ workerName: 'w1', slots: 1 }, w1);
-    s.workerLost(id1, 'killed');
     const w2 = new FakeWorker();
-    const id2 = s.registerWorker({ workerName: 'w2', slots: 1 }, w2);
-    const run = w2.messages.find((m) => m.assign)!.assign!;
-    await s.finished(id2, { executionId: run.executionId, status: { code: 0 }, result: { exitCode: 0, outputFiles: [{ path: 'out/libc-1.rmeta' }, { path: 'out/libc-1.rlib' }] } });
-    assert.deepEqual([files(meta.response), files(rlib.response)], [['out/libc-1.rmeta'], ['out/libc-1.rlib']]);
+    s.registerWorker({ workerName: 'w1', slots: 2 }, w1);
+    s.registerWorker({ workerName: 'w2', slots: 2 }, w2);
+    s.submit(request('a'));
+    s.submit(request('b'));
+    assert.deepEqual([w1.assigned.length, w2.assigned.length], [1, 1]);
+  });
+
+  it('orders by the policies’ rank within priority and fairness, and re-ranks on request', () => {
+    let boost = '';
+    let host!: Parameters<NonNullable<SchedulerPolicy['attach']>>[0];
+    const policy: SchedulerPolicy = { attach: (h) => (host = h), rank: (t) => (t.request.command.arguments?.[0] === boost ? 10 : 0) };
+    const s = newScheduler({ policies: [policy] });
+    s.submit(request('first'));
+    const second = s.submit(request('second'));
+    boost = 'second';
+    host.rerank(second.task);
+    const w = new FakeWorker();
+    s.registerWorker({ workerName: 'w', slots: 1 }, w);
+    assert.deepEqual(w.assigned, ['second']);
   });
 });

@@ -1,0 +1,165 @@
+import type { Operation } from './operation';
+import { PlatformProperty, platformKey } from './platform';
+import { Invocation, PlatformQueue, QueueEntry } from './platform-queue';
+import { QueueDepth } from './scheduler-observer';
+import type { Task } from './task';
+import type { WorkerClass } from './worker-class';
+
+/**
+ * Every queued task, by platform and by invocation inside it. Each operation of a queued task has an entry in its own
+ * invocation's sub-queue, so a task waits at the best priority among its callers and each caller's build is charged
+ * fairly. Taking work for a kind of worker, queueing, cancelling and re-ranking cost O(log n).
+ */
+export class BuildQueues {
+  private readonly platforms = new Map<string, PlatformQueue>();
+  private readonly invocations = new Map<string, Invocation>();
+  private readonly classes: WorkerClass[] = [];
+  private readonly depth = new Map<string, { platformKey: string; actionClass: string; count: number }>();
+  private sequence = 0;
+  /** Tasks waiting for a worker. */
+  queuedTasks = 0;
+
+  /** A new kind of worker: link it to the platform queues it can serve. */
+  addClass(c: WorkerClass): void {
+    this.classes.push(c);
+    for (const q of this.platforms.values()) {
+      if (!c.serves(q)) continue;
+      q.classes.push(c);
+      if (q.size > 0) c.queues.update(q);
+    }
+  }
+
+  /** The queue for a platform (created on first use and linked to the worker classes that serve it). */
+  platform(required: PlatformProperty[]): PlatformQueue {
+    const key = platformKey(required);
+    let q = this.platforms.get(key);
+    if (!q) {
+      q = new PlatformQueue(key, required);
+      for (const c of this.classes) if (c.serves(q)) q.classes.push(c);
+      this.platforms.set(key, q);
+    }
+    return q;
+  }
+
+  /** Queues a task: one entry per live operation (an internal task has one of its own). Returns its platform queue. */
+  push(task: Task, actionClass: string): PlatformQueue {
+    const q = this.platform(task.request.platform);
+    if (task.internal || task.operations.size === 0) this.addEntry(q, task, undefined);
+    else for (const op of task.operations) this.addEntry(q, task, op);
+    this.queuedTasks++;
+    this.count(q.key, actionClass, 1);
+    this.touch(q);
+    return q;
+  }
+
+  /** A caller joined a queued task. */
+  join(task: Task, op: Operation): void {
+    const q = task.entries[0]?.queue?.platform;
+    if (!q) return;
+    this.addEntry(q, task, op);
+    this.touch(q);
+  }
+
+  /** A caller left a queued task; its other callers keep it queued. */
+  leave(op: Operation): void {
+    const e = op.entry;
+    if (!e) return;
+    const q = e.queue?.platform;
+    op.entry = undefined;
+    e.task.entries = e.task.entries.filter((x) => x !== e);
+    if (q) {
+      this.deleteEntry(q, e);
+      this.touch(q);
+    }
+  }
+
+  /** Takes a task out of the queue (it starts, or is cancelled or failed). */
+  remove(task: Task, actionClass: string): void {
+    if (!task.queued) return;
+    const q = task.entries[0].queue?.platform;
+    for (const e of task.entries) {
+      if (e.op) e.op.entry = undefined;
+      if (q) this.deleteEntry(q, e);
+    }
+    task.entries = [];
+    this.queuedTasks--;
+    if (q) {
+      this.count(q.key, actionClass, -1);
+      this.touch(q);
+    }
+  }
+
+  /** A queued task's rank changed. */
+  reorder(task: Task): void {
+    const q = task.entries[0]?.queue?.platform;
+    if (!q) return;
+    for (const e of task.entries) q.reorder(e);
+    this.touch(q);
+  }
+
+  /** The best entry a worker of this class can run, or undefined. The caller takes its task out with remove(). */
+  best(c: WorkerClass): QueueEntry | undefined {
+    return c.queues.peek()?.best?.head;
+  }
+
+  /** A build's runs took (+) or gave back (−) slots: its sub-queues move in their platforms' order. */
+  charge(invocationId: string, slots: number): void {
+    const inv = this.invocation(invocationId);
+    inv.busySlots += slots;
+    for (const q of inv.queues) {
+      q.platform.invocations.update(q);
+      this.touch(q.platform);
+    }
+    this.forgetIfIdle(inv);
+  }
+
+  /** Queued tasks per platform and action class (non-zero only). */
+  depths(): QueueDepth[] {
+    return [...this.depth.values()].map((d) => ({ ...d }));
+  }
+
+  private addEntry(q: PlatformQueue, task: Task, op: Operation | undefined): void {
+    const req = op?.request ?? task.request;
+    const e: QueueEntry = { task, op, priority: req.priority, sequence: this.sequence++, heapIndex: -1 };
+    if (op) op.entry = e;
+    task.entries.push(e);
+    q.add(e, q.subQueue(this.invocation(req.invocationId)));
+  }
+
+  private deleteEntry(q: PlatformQueue, e: QueueEntry): void {
+    const inv = e.queue?.invocation;
+    q.delete(e);
+    if (inv) this.forgetIfIdle(inv);
+  }
+
+  /** Moves a platform queue in (or out of) the order of every worker class that serves it. */
+  private touch(q: PlatformQueue): void {
+    if (q.size > 0) {
+      for (const c of q.classes) c.queues.update(q);
+    } else {
+      for (const c of q.classes) c.queues.remove(q);
+      this.platforms.delete(q.key);
+    }
+  }
+
+  private invocation(id: string): Invocation {
+    let inv = this.invocations.get(id);
+    if (!inv) {
+      inv = { id, busySlots: 0, queues: new Set() };
+      this.invocations.set(id, inv);
+    }
+    return inv;
+  }
+
+  private forgetIfIdle(inv: Invocation): void {
+    if (inv.busySlots === 0 && inv.queues.size === 0) this.invocations.delete(inv.id);
+  }
+
+  private count(platform: string, actionClass: string, delta: number): void {
+    const k = `${platform}\n${actionClass}`;
+    const d = this.depth.get(k) ?? { platformKey: platform, actionClass, count: 0 };
+    d.count += delta;
+    if (d.count > 0) this.depth.set(k, d);
+    else this.depth.delete(k);
+  }
+}

@@ -1,0 +1,75 @@
+import { processIds } from './ids';
+import { REv2 } from '../proto';
+import type { ExecutionRequest, Stage } from './execution';
+import type { Operation } from './operation';
+import type { QueueEntry } from './platform-queue';
+import type { ActionDescription } from './rust-action-class';
+import type { RegisteredWorker } from './worker-registry';
+
+/**
+ * One action (instance + action digest) in flight: queued, running or having its result recorded. Every caller gets
+ * its own Operation on it; the task is queued at the best priority among them and cancelled when the last one goes.
+ * An internal task serves other tasks (a policy's run) and has no operations of its own.
+ */
+export class Task {
+  readonly id = processIds.next();
+  readonly operations = new Set<Operation>();
+  stage: Stage = 'QUEUED';
+  response?: REv2.ExecuteResponse;
+  /** How many times a worker was lost while running it. */
+  lostWorkers = 0;
+  /** Order among equal priority and fairness (from the policies; higher first). */
+  rank = 0;
+  /** Slots it would like (from the policies) and slots it holds while running. */
+  wantedSlots = 1;
+  slots = 0;
+  worker?: RegisteredWorker;
+  assignedAtMs?: number;
+  /** The invocation whose share of busy slots this run counts against. */
+  chargedTo?: string;
+  /** Entries in the invocation queues while it waits (one per operation; one of its own when internal). */
+  entries: QueueEntry[] = [];
+  /** When it (last) entered the queue. */
+  enqueuedAtMs: number;
+  description?: ActionDescription;
+  /** The platform's canonical key (computed on first use). */
+  platformKey?: string;
+  cancelled = false;
+
+  constructor(
+    /** The first caller's request: the action, command, platform and timeout every operation shares (slimmed on completion). */
+    public request: ExecutionRequest,
+    readonly key: string,
+    readonly internal: boolean,
+    readonly queuedAtMs: number,
+  ) {
+    this.enqueuedAtMs = queuedAtMs;
+  }
+
+  get done(): boolean {
+    return this.stage === 'COMPLETED';
+  }
+
+  get queued(): boolean {
+    return this.entries.length > 0;
+  }
+
+  /** The best (lowest) priority of its live operations (its own request's when internal or orphaned). */
+  get priority(): number {
+    let p = Infinity;
+    for (const op of this.operations) p = Math.min(p, op.request.priority);
+    return p === Infinity ? this.request.priority : p;
+  }
+
+  get invocationIds(): string[] {
+    const first = this.chargedTo ?? this.request.invocationId;
+    if (this.operations.size <= 1) {
+      const op = this.operations.values().next().value as Operation | undefined;
+      if (!op || op.request.invocationId === first) return [first];
+    }
+    const ids = new Set<string>(this.chargedTo !== undefined ? [this.chargedTo] : []);
+    for (const op of this.operations) ids.add(op.request.invocationId);
+    if (ids.size === 0) ids.add(this.request.invocationId);
+    return [...ids];
+  }
+}

@@ -1,0 +1,32 @@
+import { IndexedHeap, mapPositions } from './indexed-heap';
+import { invocationFirst, PlatformQueue } from './platform-queue';
+import { unsatisfied, WorkerPlatform } from './platform';
+import type { RegisteredWorker } from './worker-registry';
+
+/**
+ * Workers with the same advertised properties. It keeps its workers by free slots (most first, which spreads load) and
+ * the non-empty platform queues it can serve by their best entry, so a free worker finds its next task in O(log n)
+ * however many platforms match it.
+ */
+export class WorkerClass {
+  readonly workers = new IndexedHeap<RegisteredWorker>(
+    (a, b) => a.slots - a.usedSlots > b.slots - b.usedSlots,
+    { get: (w) => w.heapIndex, set: (w, i) => void (w.heapIndex = i) },
+  );
+  readonly queues = new IndexedHeap<PlatformQueue>((p, q) => invocationFirst(p.best!, q.best!), mapPositions());
+
+  constructor(
+    readonly key: string,
+    readonly platform: WorkerPlatform,
+  ) {}
+
+  serves(q: PlatformQueue): boolean {
+    return !unsatisfied(this.platform, q.required);
+  }
+
+  /** The worker with the most free slots, if it has any. */
+  get freeWorker(): RegisteredWorker | undefined {
+    const w = this.workers.peek();
+    return w && w.freeSlots > 0 ? w : undefined;
+  }
+}
