@@ -1,0 +1,24 @@
+import * as assert from 'node:assert/strict';
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { soak } from './soak';
+
+/** The CI-sized soak: 2 minutes of 32 clients, sampled every 20 s (`npm run soak` runs 30 minutes, per minute). */
+describe('soak (2 minutes, 32 concurrent clients)', () => {
+  it('records no errors, a flat server RSS after warm-up and a p99 per interval', async (t) => {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'rustexec-soak-'));
+    try {
+      const r = await soak({ durationMs: Number(process.env.SOAK_MS ?? 120_000), clients: 32, dataDir: path.join(dir, 'data'), minuteMs: 20_000 });
+      for (const m of r.minutes) t.diagnostic(`interval ${m.minute}: ${m.calls} calls, ${m.errors} errors, p99 ${m.p99Ms} ms, server RSS ${m.rssMiB} MiB`);
+      assert.deepEqual(r.errors, [], 'no call failed');
+      assert.ok(r.calls > 1000, `enough traffic (${r.calls} calls)`);
+      const warm = r.minutes.slice(1).map((m) => m.rssMiB);
+      assert.ok(warm.length >= 3, 'several samples after warm-up');
+      assert.ok(Math.max(...warm) <= Math.min(...warm) * 1.5, `server RSS flat after warm-up: ${warm.join(', ')} MiB`);
+    } finally {
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
+  });
+});
