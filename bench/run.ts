@@ -1,5 +1,6 @@
 import { cacheBench } from './cache.bench';
 import { metricsBench } from './metrics.bench';
+import { cargoBench } from './cargo.bench';
 import { fusionBench } from './fusion.bench';
 import { rustBench } from './rust.bench';
 import { s3Bench } from './s3.bench';
@@ -20,6 +21,7 @@ async function main(): Promise<void> {
   await s3Bench();
   await rustBench();
   await fusionBench();
+  await cargoBench();
 }
 
 main().catch((err) => {

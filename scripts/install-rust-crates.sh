@@ -1,5 +1,5 @@
 #!/bin/sh
-# Installs the Debian crate sources that rules_rust_example/offline builds, then runs the
+# Installs the Debian crate sources that rules_rust_example/offline and test/fixtures/cargo-workspace build, then runs the
 # example's setup.sh (records the Rust sysroot for Bazel).
 #
 # Idempotent: apt-get runs only when one of the packages is missing, and then only for the
@@ -21,6 +21,17 @@ librust-either-dev
 librust-itertools-dev
 librust-unicode-width-dev
 librust-fnv-dev
+librust-serde-derive-dev
+librust-syn-dev
+librust-proc-macro2-dev
+librust-quote-dev
+librust-unicode-ident-dev
+librust-lazy-static-dev
+librust-log-dev
+librust-once-cell-dev
+librust-scopeguard-dev
+librust-cfg-if-dev
+librust-smallvec-dev
 "
 
 run_setup=1
@@ -54,7 +65,8 @@ else
   echo "install-rust-crates: all $(echo $PACKAGES | wc -w) packages already installed"
 fi
 
-for c in memchr aho-corasick regex-syntax regex serde itoa ryu serde_json either itertools unicode-width fnv; do
+for c in memchr aho-corasick regex-syntax regex serde itoa ryu serde_json either itertools unicode-width fnv \
+  serde_derive syn proc-macro2 quote unicode-ident lazy_static log once_cell scopeguard cfg-if smallvec; do
   if ! ls -d /usr/share/cargo/registry/"$c"-[0-9]* >/dev/null 2>&1; then
     echo "install-rust-crates: /usr/share/cargo/registry/$c-<version> is missing" >&2
     exit 1

@@ -9,7 +9,8 @@ import { RustcCommand } from './rustc-command';
  * platform), their param files have the same content, and everything else in their input roots is identical.
  */
 export function pairKey(action: REv2.IAction, command: REv2.ICommand, rc: RustcCommand, params: ParamFile | undefined): string | undefined {
-  if (!rc.pairArgv || !params || !rc.rmetaPath) return undefined;
+  // rules_rust pairs differ in their param file's name; actions without one (the Cargo wrapper's) share the whole root.
+  if (!rc.pairArgv || !rc.rmetaPath || (rc.paramFile !== undefined && !params)) return undefined;
   const h = createHash('sha256');
   h.update(
     JSON.stringify({
@@ -18,8 +19,8 @@ export function pairKey(action: REv2.IAction, command: REv2.ICommand, rc: RustcC
       cwd: command.workingDirectory ?? '',
       platform: (action.platform ?? command.platform)?.properties?.map((p) => [p.name, p.value]) ?? [],
       crate: rc.rmetaPath.replace(/\.rmeta$/, ''),
-      params: params.digest.toString(),
-      inputs: params.rootWithout.toString(),
+      params: params?.digest.toString() ?? '',
+      inputs: params ? params.rootWithout.toString() : `${action.inputRootDigest?.hash}/${String(action.inputRootDigest?.sizeBytes ?? 0)}`,
       salt: Buffer.from(action.salt ?? []).toString('hex'),
     }),
   );

@@ -38,6 +38,8 @@ export function declaredOutputs(c: REv2.ICommand): string[] {
 export function classifyCommand(c: REv2.ICommand): RustcCommand {
   const argv = c.arguments ?? [];
   if (argv.length === 0) return { kind: 'other' };
+  const cargo = classifyCargoWrapperCommand(c, argv);
+  if (cargo) return cargo;
   const sep = argv.indexOf('--');
   const wrapped = sep > 0 && /process_wrapper(\.exe)?$/.test(path.basename(argv[0]));
   const rustcAt = wrapped ? sep + 1 : 0;
@@ -67,6 +69,36 @@ export function classifyCommand(c: REv2.ICommand): RustcCommand {
   }
   if (outputs.some((o) => /\.(so|dylib|dll)$/.test(o)) && (flagValue(rustcArgs, '--crate-type') ?? 'proc-macro') === 'proc-macro') return { kind: 'rustc-proc-macro', ...base };
   if (outputs.length >= 1 && outputs.every((o) => !/\.(rlib|rmeta|so|dylib|dll|a)$/.test(o))) return { kind: 'rustc-bin', ...base };
+  return { kind: 'other' };
+}
+
+/** What bin/rustexec-rustc sends: `/bin/sh -c SCRIPT rustexec-rustc CWD MOUNT... -- RUSTC ARGS...` (src/cargo/sandbox-command.ts). */
+const CARGO_MARKER = 'rustexec-rustc';
+
+/**
+ * The Cargo wrapper's compiles. A pipelined library compile is sent twice with the same argv: the full action declares
+ * the .rlib, the metadata action only dep-info and the .rmeta. Both are the same rustc run, so they pair (and fuse)
+ * with no flag to strip.
+ */
+function classifyCargoWrapperCommand(c: REv2.ICommand, argv: string[]): RustcCommand | undefined {
+  if (!/(^|\/)sh$/.test(argv[0]) || argv[1] !== '-c' || argv[3] !== CARGO_MARKER) return undefined;
+  const sep = argv.indexOf('--', 5);
+  if (sep < 0 || !/^rustc(\.exe)?$/.test(path.basename(argv[sep + 1] ?? ''))) return { kind: 'other' };
+  const rustcArgs = argv.slice(sep + 2);
+  const outputs = declaredOutputs(c);
+  const rmetas = outputs.filter((o) => o.endsWith('.rmeta'));
+  const rlibs = outputs.filter((o) => o.endsWith('.rlib'));
+  const crateName = flagValue(rustcArgs, '--crate-name');
+  const emit = (flagValue(rustcArgs, '--emit') ?? '').split(',');
+  const crateType = flagValue(rustcArgs, '--crate-type') ?? 'bin';
+  if (rlibs.length === 1 && rmetas.length <= 1) {
+    return { kind: 'rustc-rlib', crateName, rlibPath: rlibs[0], rmetaPath: rlibs[0].replace(/\.rlib$/, '.rmeta'), pairArgv: argv };
+  }
+  if (rmetas.length === 1 && rlibs.length === 0 && emit.includes('link') && (crateType === 'lib' || crateType === 'rlib')) {
+    return { kind: 'rustc-metadata', crateName, rmetaPath: rmetas[0], rlibPath: rmetas[0].replace(/\.rmeta$/, '.rlib'), pairArgv: argv };
+  }
+  if (crateType === 'proc-macro' && outputs.some((o) => o.endsWith('.so'))) return { kind: 'rustc-proc-macro', crateName };
+  if (outputs.length >= 1 && outputs.every((o) => !/\.(rlib|rmeta|so|dylib|dll|a)$/.test(o))) return { kind: 'rustc-bin', crateName };
   return { kind: 'other' };
 }
 
