@@ -8,6 +8,8 @@ command -v bazel >/dev/null 2>&1 || need_apt+=(bazel-bootstrap)
 command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v bwrap >/dev/null 2>&1 || need_apt+=(bubblewrap)   # sandboxed actions; Cargo wrapper actions (src/cargo/sandbox-command.ts)
+# The dashboard's browser tests drive Debian's Chromium through playwright-core (which downloads no browser).
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 command -v mount >/dev/null 2>&1 || need_apt+=(mount)         # tmpfs mounts of the disk-full tests
 # Distributed ThinLTO: clang/lld matching rustc's LLVM (22), llvm-22 for llvm-ar-22 and llvm-bcanalyzer.
 command -v clang-22 >/dev/null 2>&1 || need_apt+=(clang-22)

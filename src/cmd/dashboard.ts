@@ -50,7 +50,7 @@ export async function composeDashboard(config: DashboardConfig, side: SidePort, 
   return {
     recorder,
     attach: (insight) => {
-      unsubscribe = insight.observe(recorder.onEvent);
+      unsubscribe = insight.observe(recorder.onEvent, BuildRecorder.EVENTS);
       mountDashboard(side.routes, { history, insight, files, logger: log });
     },
     serving: (address, tls) => {

@@ -45,7 +45,10 @@ export class BuildRecorder {
     this.history.cacheHit(clientInfo(hit.invocationId, hit.metadata), Date.now());
   };
 
-  /** For SchedulerInsight.observe. */
+  /** The scheduler events the recorder reads (the scheduler builds no data for the others). */
+  static readonly EVENTS: readonly SchedulerEvent['type'][] = ['operation-created', 'task-queued', 'task-started', 'task-completed', 'cache-hit', 'build-updated'];
+
+  /** For SchedulerInsight.observe (with EVENTS). */
   readonly onEvent = (ev: SchedulerEvent): void => {
     switch (ev.type) {
       case 'operation-created':

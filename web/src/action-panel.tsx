@@ -53,15 +53,18 @@ export function ActionPanel(props: { build: string; actionId: string; onSelect: 
             <dt>platform</dt>
             <dd>{a.platform.length ? a.platform.map((p) => `${p.name}=${p.value}`).join(', ') : '(none)'}</dd>
             <dt>action</dt>
-            <dd class="mono">{a.actionDigest}</dd>
+            <dd class="mono">{a.actionDigest || '(internal run: no action of its own)'}</dd>
             {a.partners.length > 0 && (
               <>
                 <dt>{a.fusion === 'carrier' ? 'answered' : 'ran as'}</dt>
                 <dd>
-                  {a.partners.map((p) => (
-                    <button type="button" class="link" onClick={() => props.onSelect(p.id)}>
-                      {p.mnemonic ?? p.kind}
-                    </button>
+                  {a.partners.map((p, i) => (
+                    <>
+                      {i > 0 && ', '}
+                      <button type="button" class="link" onClick={() => props.onSelect(p.id)}>
+                        {p.mnemonic ?? p.kind}
+                      </button>
+                    </>
                   ))}
                 </dd>
               </>

@@ -64,10 +64,14 @@ export function BuildPage({ id, onAuthError }: { id: string; onAuthError: (e: Er
       </p>
       <div class="tiles">
         <div class="tile">
-          <b data-testid="wall-time">{ms(cp.wallMs)}</b> wall time
+          <b data-testid="wall-time" data-ms={cp.wallMs}>
+            {ms(cp.wallMs)}
+          </b> wall time
         </div>
         <div class="tile critical-tile">
-          <b data-testid="critical-path-length">{ms(cp.lengthMs)}</b> critical path ({percent(cp.lengthMs, cp.wallMs)} of wall time)
+          <b data-testid="critical-path-length" data-ms={cp.lengthMs}>
+            {ms(cp.lengthMs)}
+          </b> critical path ({percent(cp.lengthMs, cp.wallMs)} of wall time)
         </div>
         <div class="tile">
           <b>{s.executed}</b> executed · <b>{s.cached}</b> cached · <b>{s.fused}</b> fused pairs
@@ -84,7 +88,7 @@ export function BuildPage({ id, onAuthError }: { id: string; onAuthError: (e: Er
       </p>
       <ol class="critical-path" data-testid="critical-path">
         {cp.steps.map((st) => (
-          <li data-unit={st.unit}>
+          <li data-unit={st.unit} data-name={st.name} data-ms={st.durationMs}>
             <button type="button" class="link" onClick={() => st.actionId && setSelected(st.actionId)} title={st.unit}>
               {st.name}
             </button>{' '}
