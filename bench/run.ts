@@ -6,6 +6,7 @@ import { rustBench } from './rust.bench';
 import { s3Bench } from './s3.bench';
 import { codecBench } from './codec.bench';
 import { criticalPathBench } from './critical-path.bench';
+import { schedulerScaleBench } from './scheduler-scale';
 import { digestFunctionsBench } from './digest-functions.bench';
 import { zstdBench } from './zstd.bench';
 
@@ -14,6 +15,7 @@ async function main(): Promise<void> {
   console.log(`node ${process.version}, ${require('node:os').cpus().length} cores`);
   await codecBench();
   await criticalPathBench();
+  await schedulerScaleBench();
   await cacheBench();
   await metricsBench();
   await digestFunctionsBench();

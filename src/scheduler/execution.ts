@@ -50,6 +50,7 @@ const NO_COMMAND = re.Command.create({});
  * Command messages and the input tree, which can be kilobytes to megabytes per action.
  */
 export function retainedRequest(r: ExecutionRequest): ExecutionRequest {
+  if (r.action === NO_ACTION) return r;
   return { ...r, action: NO_ACTION, command: NO_COMMAND, inputDirectories: undefined };
 }
 

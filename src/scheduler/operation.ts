@@ -56,8 +56,10 @@ export class Operation {
     this.response = response;
     this.stage = 'COMPLETED';
     // Completed operations stay visible for minutes; the Action, Command and input tree are not needed any more.
-    this.request.inputDirectories = undefined;
+    // The first caller's request is the task's: once the task is done too, slim it once for both.
+    const shared = this.request === this.task.request && this.task.done;
     this.request = retainedRequest(this.request);
+    if (shared) this.task.request = this.request;
     this.notify();
     this.listeners = undefined;
   }

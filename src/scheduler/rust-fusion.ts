@@ -112,6 +112,7 @@ export class RustFusion implements SchedulerPolicy {
 
   /** Mirrors the carrier's stage onto the actions it serves. */
   stageChanged(t: Task): void {
+    if (!t.internal) return;
     const p = this.byCarrier.get(t.id);
     if (!p || t.stage === 'COMPLETED') return;
     for (const f of [p.metadata, p.rlib]) if (f && !f.done) this.host.setStage(f, t.stage);

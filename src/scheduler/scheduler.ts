@@ -132,6 +132,7 @@ export class Scheduler implements OperationOwner {
     if (op.done) return false;
     const task = op.task;
     task.operations.delete(op);
+    task.info = undefined;
     if (task.operations.size > 0) this.queues.leave(op); // Otherwise the whole task leaves the queue below.
     if (this.hub.wants('operation-cancelled')) this.hub.emit({ type: 'operation-cancelled', atMs: this.clock.now(), operation: this.operationInfo(op), task: this.taskInfo(task), reason });
     this.finishOperation(op, cancelledResponse(reason));
@@ -271,6 +272,7 @@ export class Scheduler implements OperationOwner {
   private addOperation(task: Task, request: ExecutionRequest): Operation {
     const op = new Operation(request, task, this.clock.now(), this);
     task.operations.add(op);
+    task.info = undefined;
     this.operations.set(op.id, op);
     this.liveOperations++;
     return op;
@@ -316,6 +318,7 @@ export class Scheduler implements OperationOwner {
     task.worker = w;
     task.assignedAtMs = this.clock.now();
     task.chargedTo = entry.op?.request.invocationId ?? task.request.invocationId;
+    task.info = undefined;
     w.running.set(task.id, task);
     this.registry.occupy(w, slots);
     this.queues.charge(task.chargedTo, slots);
@@ -409,10 +412,12 @@ export class Scheduler implements OperationOwner {
     return task.description.actionClass;
   }
 
+  /** Built once per change of its callers or charge, and shared by the events in between (it is read-only). */
   private taskInfo(task: Task): TaskInfo {
+    if (task.info) return task.info;
     task.description ??= this.describe(task.request);
     const r = task.request;
-    return {
+    return (task.info = {
       id: task.id,
       instanceName: r.instanceName,
       actionDigest: task.internal ? '' : r.actionDigest.toString(),
@@ -425,7 +430,7 @@ export class Scheduler implements OperationOwner {
       operations: task.operations.size,
       queuedAtMs: task.queuedAtMs,
       internal: task.internal,
-    };
+    });
   }
 
   private operationInfo(op: Operation): OperationInfo {

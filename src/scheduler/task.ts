@@ -4,6 +4,7 @@ import type { ExecutionRequest, Stage } from './execution';
 import type { Operation } from './operation';
 import type { QueueEntry } from './platform-queue';
 import type { ActionDescription } from './rust-action-class';
+import type { TaskInfo } from './scheduler-observer';
 import type { RegisteredWorker } from './worker-registry';
 
 /**
@@ -34,6 +35,8 @@ export class Task {
   description?: ActionDescription;
   /** The platform's canonical key (computed on first use). */
   platformKey?: string;
+  /** What observers were last shown; dropped whenever a field of it changes (callers, charge, completion). */
+  info?: TaskInfo;
   cancelled = false;
 
   constructor(

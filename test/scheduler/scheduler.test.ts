@@ -195,7 +195,7 @@ describe('Scheduler: one task, an operation per caller', () => {
 
   it('cancels one operation and keeps the task queued and then running for the other', async () => {
     const s = newScheduler();
-    const a = s.submit(request('same', { invocationId: 'A' }));
+    const a = s.submit(request('same', { invocationId: 'A', inputDirectories: [Buffer.from('tree')] }));
     const b = s.submit(request('same', { invocationId: 'B' }));
     assert.equal(s.cancel(a, 'build A was interrupted'), true);
     assert.equal(a.response?.status?.code, Code.CANCELLED);
@@ -204,6 +204,7 @@ describe('Scheduler: one task, an operation per caller', () => {
     const w = new FakeWorker();
     const id = s.registerWorker({ workerName: 'w', slots: 1 }, w);
     assert.deepEqual(w.assigned, ['same']);
+    assert.equal(w.messages.find((m) => m.assign)!.assign!.inputDirectories!.length, 1, 'the task keeps the tree A sent');
     await s.finished(id, ok(b.taskId));
     assert.equal(b.response?.result?.exitCode, 0);
     assert.equal(a.response?.status?.code, Code.CANCELLED, 'the cancelled operation keeps its own answer');

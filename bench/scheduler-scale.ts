@@ -1,0 +1,208 @@
+import { composeScheduler, RustPolicies } from '../src/cmd/compose-scheduler';
+import { Digest } from '../src/digest/digest';
+import { SHA256 } from '../src/digest/digest-function';
+import { silentLogger } from '../src/logging/logger';
+import { Scheduler } from '../src/scheduler/scheduler';
+import { re, WorkerPb } from '../src/proto';
+import { FakeClock } from '../test/helpers/fake-clock';
+import { report } from './bench-util';
+import { loadProfile, optimised, recordedBuild, RustProfile, SimAction, syntheticBuild } from './rust-graph';
+import { SimBuild, Simulation } from './scheduler-sim';
+
+const sink = async (_t: unknown, f: WorkerPb.IExecutionFinished) => re.ExecuteResponse.create({ status: f.status ?? { code: 0 }, result: f.result ?? undefined });
+const OPTIONS = { heartbeatIntervalMs: 5000, maxWorkerLosses: 3, retainCompletedMs: 10 * 60_000, timeoutGraceMs: 30_000, abandonAfterMs: 60_000 };
+const ALL_RUST: RustPolicies = { fusion: true, criticalPath: true, sizeAwareSlots: true };
+
+export interface ScaleResult {
+  workers: number;
+  actions: number;
+  builds: number;
+  decisions_per_s: number;
+  p99_decision_us: number;
+  heap_mb: number;
+  max_fair_share_error: number;
+}
+
+/**
+ * The real scheduler (composed as the server composes it) with 1,000 fake workers of 2 cores on a fake clock, and 50
+ * concurrent builds of 2,000 Rust-shaped actions each (five graphs, durations drawn from the recorded rules_rust build),
+ * started 200 ms apart: more ready work than slots, so the order and fairness decide.
+ * Decisions per second count assignments per CPU second spent in scheduler calls (the whole simulation's rate is printed
+ * too): the machine is shared, so wall time would mostly measure the other processes.
+ */
+export async function scaleBench(profile: RustProfile, workers = 1000, builds = 50, perBuild = 2000, cores = 2): Promise<ScaleResult> {
+  const clock = new FakeClock();
+  const composed = composeScheduler(OPTIONS, ALL_RUST, sink, silentLogger(), clock);
+  const sim = new Simulation(clock).use(composed);
+  sim.addWorkers(workers, cores, OPTIONS.heartbeatIntervalMs);
+  const graphs = Array.from({ length: 5 }, (_, g) => syntheticBuild(profile, 800, 40, g + 1, perBuild));
+  const plan: SimBuild[] = Array.from({ length: builds }, (_, b) => ({ invocationId: `build-${b}`, actions: graphs[b % graphs.length], startMs: b * 200, salt: `b${b}` }));
+  const actions = plan.reduce((n, b) => n + b.actions.length, 0);
+
+  // Fair share: each sampled second, max-min fair split of the busy slots by each build's demand (running + queued).
+  const tasks = new Map<string, { build: string; slots: number; running: boolean }>();
+  composed.scheduler.observe((e) => {
+    if (e.type === 'task-queued') tasks.set(e.task.id, { build: e.task.invocationIds[0], slots: 0, running: false });
+    else if (e.type === 'task-started') {
+      const t = tasks.get(e.task.id);
+      if (t) Object.assign(t, { build: e.task.invocationIds[0], slots: e.slots, running: true });
+    }
+    else if (e.type === 'task-completed') tasks.delete(e.task.id);
+  }, ['task-queued', 'task-started', 'task-completed']);
+  const errors: number[] = [];
+  let heap = 0;
+  const load = { samples: 0, queued: 0, busy: 0 };
+  sim.every(1000, () => {
+    heap = Math.max(heap, process.memoryUsage().heapUsed);
+    const running = new Map<string, number>();
+    const demand = new Map<string, number>();
+    for (const t of tasks.values()) {
+      if (t.running) running.set(t.build, (running.get(t.build) ?? 0) + t.slots);
+      demand.set(t.build, (demand.get(t.build) ?? 0) + Math.max(1, t.slots));
+    }
+    const busy = [...running.values()].reduce((a, b) => a + b, 0);
+    load.samples++;
+    load.busy += busy / (workers * cores);
+    for (const t of tasks.values()) if (!t.running) load.queued++;
+    if (busy === 0 || demand.size < 2) return;
+    const fair = maxMinFair(demand, busy);
+    let worst = 0;
+    for (const [b, share] of fair) worst = Math.max(worst, Math.abs((running.get(b) ?? 0) - share) / busy);
+    errors.push(worst);
+  });
+
+  const t0 = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
+  const times = await sim.run(plan);
+  const cpu = process.cpuUsage(cpu0);
+  const cpuS = (cpu.user + cpu.system) / 1e6;
+  const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
+  composed.scheduler.close();
+  if (sim.failures > 0) throw new Error(`${sim.failures} simulated actions failed`);
+  const lat = Float64Array.from(sim.latenciesUs).sort();
+  const simS = Math.max(...times.map((t) => t.wallMs)) / 1000;
+  report(`scheduler scale: ${workers} workers, ${builds} builds, ${actions} actions`, sim.decisions, 'runs', `${(simS / 60).toFixed(1)} simulated min in ${wallS.toFixed(1)} s wall, ${cpuS.toFixed(1)} s CPU`);
+  report('scheduler scale: slots busy, on average', (100 * load.busy) / load.samples, '%', `${(load.queued / load.samples).toFixed(0)} tasks queued on average; fair-share error ${(errors.reduce((a, b) => a + b, 0) / Math.max(errors.length, 1)).toFixed(4)}, worst second ${Math.max(0, ...errors).toFixed(3)}`);
+  const schedulerS = sim.schedulerCpuUs / 1e6;
+  report('scheduler scale: decisions per second of scheduler CPU', sim.decisions / schedulerS, '/s', `${schedulerS.toFixed(1)} s in scheduler calls; whole simulation ${(sim.decisions / cpuS).toFixed(0)} per CPU s, ${(sim.decisions / wallS).toFixed(0)} per wall s`);
+  report('scheduler scale: decision CPU time p50 / p99', lat[Math.floor(lat.length * 0.5)], 'µs', `p99 ${lat[Math.floor(lat.length * 0.99)].toFixed(1)} µs, max ${lat[lat.length - 1].toFixed(0)} µs`);
+  return {
+    workers,
+    actions,
+    builds,
+    decisions_per_s: Math.round(sim.decisions / schedulerS),
+    p99_decision_us: round(lat[Math.floor(lat.length * 0.99)]),
+    heap_mb: round(heap / 2 ** 20),
+    max_fair_share_error: round(errors.reduce((a, b) => a + b, 0) / Math.max(errors.length, 1), 4),
+  };
+}
+
+/** Water-filling: capacity shared equally, no build getting more than it asks for. */
+export function maxMinFair(demand: Map<string, number>, capacity: number): Map<string, number> {
+  const out = new Map<string, number>();
+  const sorted = [...demand].sort((a, b) => a[1] - b[1]);
+  let left = capacity;
+  sorted.forEach(([b, d], i) => {
+    const share = Math.min(d, left / (sorted.length - i));
+    out.set(b, share);
+    left -= share;
+  });
+  return out;
+}
+
+/** The simulated wall time of one build after the same graph was built once (what the scheduler learns, it uses). */
+export async function buildWallMs(actions: SimAction[], workers: number, rust: RustPolicies): Promise<number> {
+  const clock = new FakeClock();
+  const composed = composeScheduler(OPTIONS, rust, sink, silentLogger(), clock);
+  const sim = new Simulation(clock).use(composed);
+  sim.addWorkers(workers, 4, OPTIONS.heartbeatIntervalMs);
+  await sim.run([{ invocationId: 'learn', actions, startMs: 0, salt: 'learn' }]);
+  const [t] = await sim.run([{ invocationId: 'measured', actions, startMs: 0, salt: 'measured' }]);
+  composed.scheduler.close();
+  return t.wallMs;
+}
+
+const VARIANTS: [string, RustPolicies][] = [
+  ['arrival order, 1 slot each', { fusion: true, criticalPath: false, sizeAwareSlots: false }],
+  ['critical path', { fusion: true, criticalPath: true, sizeAwareSlots: false }],
+  ['size-aware slots', { fusion: true, criticalPath: false, sizeAwareSlots: true }],
+  ['critical path + size-aware slots', ALL_RUST],
+];
+
+/** One Rust build on 1 / 8 / 64 workers of 4 cores, with and without critical-path ordering and size-aware slots. */
+export async function wallTimeTable(profile: RustProfile): Promise<void> {
+  const workspace = syntheticBuild(profile, 380, 20, 7);
+  const graphs: [string, SimAction[]][] = [
+    ['rules_rust example (recorded)', recordedBuild(profile)],
+    ['400-crate workspace', workspace],
+    ['400-crate workspace, -O3', optimised(workspace)],
+  ];
+  for (const [name, actions] of graphs) {
+    for (const workers of [1, 8, 64]) {
+      let base = 0;
+      for (const [variant, rust] of VARIANTS) {
+        const ms = await buildWallMs(actions, workers, rust);
+        base ||= ms;
+        report(`simulated build: ${name}, ${workers} × 4 cores, ${variant}`, ms / 1000, 's', `${(ms / base).toFixed(2)}× arrival order`);
+      }
+    }
+  }
+}
+
+/**
+ * Dispatch alone: 100,000 tasks from 50 builds queued on the generic core (no policies) with 1,000 workers of 4 slots
+ * busy; each finished task frees a slot that the next decision fills. CPU per finish + dispatch.
+ */
+export async function dispatchBench(tasks = 100_000, workers = 1000): Promise<number> {
+  const clock = new FakeClock();
+  const s = new Scheduler({ ...OPTIONS, clock }, sink, silentLogger());
+  const running: [string, string][] = [];
+  for (let w = 0; w < workers; w++) {
+    const id: string = s.registerWorker({ workerName: `w${w}`, slots: 4 }, { send: (m) => m.assign && running.push([id, m.assign.executionId!]) });
+  }
+  for (let i = 0; i < tasks; i++) {
+    const digest = Digest.compute(Buffer.from(`dispatch-${i}`), SHA256);
+    s.submit({ instanceName: '', digestFunction: SHA256, actionDigest: digest, action: re.Action.create({}), command: re.Command.create({}), platform: [], priority: 0, invocationId: `build-${i % 50}`, timeoutMs: 3_600_000 });
+  }
+  const cpu0 = process.cpuUsage();
+  let done = 0;
+  for (let i = 0; i < running.length; i++) {
+    const [w, id] = running[i];
+    await s.finished(w, { executionId: id, status: { code: 0 }, result: { exitCode: 0 } });
+    done++;
+  }
+  const cpu = process.cpuUsage(cpu0);
+  s.close();
+  const rate = done / ((cpu.user + cpu.system) / 1e6);
+  report(`scheduler dispatch alone: ${tasks} queued tasks, ${workers} workers, finish + next decision`, rate, '/s', `${(1e6 / rate).toFixed(1)} µs CPU each`);
+  return rate;
+}
+
+/** This machine's speed right now, for reading the numbers above: 1M Map.set with fresh string keys. */
+function calibrate(): void {
+  const cpu0 = process.cpuUsage();
+  const m = new Map<string, number>();
+  for (let i = 0; i < 1e6; i++) m.set(`k${i}`, i);
+  const cpu = process.cpuUsage(cpu0);
+  report('calibration: 1M Map.set with fresh string keys', (cpu.user + cpu.system) / 1000, 'ms CPU', `load average ${require('node:os').loadavg()[0].toFixed(1)} on ${require('node:os').cpus().length} cores`);
+}
+
+const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** `npm run bench` part, and alone: node dist/bench/scheduler-scale.js (last line: one JSON object). */
+export async function schedulerScaleBench(): Promise<ScaleResult> {
+  const profile = loadProfile();
+  calibrate();
+  await wallTimeTable(profile);
+  await dispatchBench();
+  const result = await scaleBench(profile);
+  console.log(JSON.stringify(result));
+  return result;
+}
+
+if (require.main === module) {
+  schedulerScaleBench().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
