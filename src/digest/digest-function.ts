@@ -38,11 +38,16 @@ function nodeDigestFunction(name: string, id: number): DigestFunction {
  * hash keeps (copies of) its first 64 KiB in JS and touches native code once at digest(); only larger inputs get a
  * native hasher of their own.
  */
+/** The binding's typings take Buffer: view other byte arrays without copying. */
+function asNodeBuffer(data: Uint8Array): Buffer {
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
 function blake3(): DigestFunction {
   const shared = new Blake3Hasher();
   const hashHex = (data: Uint8Array) => {
     shared.reset();
-    return shared.update(data).digest('hex');
+    return shared.update(asNodeBuffer(data)).digest('hex');
   };
   const SMALL = 64 * 1024;
   const createHash = (): Hasher => {
@@ -51,14 +56,14 @@ function blake3(): DigestFunction {
     let pendingBytes = 0;
     const h: Hasher = {
       update(data) {
-        if (native) native.update(data);
+        if (native) native.update(asNodeBuffer(data));
         else if (pendingBytes + data.byteLength <= SMALL) {
           pending.push(Buffer.from(data)); // a copy: callers may reuse their buffer once write() returned
           pendingBytes += data.byteLength;
         } else {
           native = new Blake3Hasher();
           for (const p of pending) native.update(p);
-          native.update(data);
+          native.update(asNodeBuffer(data));
           pending = [];
         }
         return h;
