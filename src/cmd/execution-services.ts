@@ -1,11 +1,12 @@
 import type { Logger } from 'pino';
 import { ExecutionConfig } from '../config/server-config';
-import { ExecutionService, WorkerServiceDefinition } from '../grpc/service-definitions';
+import { ExecutionService, OperationsService, WorkerServiceDefinition } from '../grpc/service-definitions';
 import { Scheduler } from '../scheduler/scheduler';
 import { SchedulerInsight } from '../scheduler/scheduler-observer';
 import { workerService } from '../scheduler/worker-service';
 import { executionResultSink } from '../services/execution-result-sink';
 import { executionService } from '../services/execution-service';
+import { operationsService } from '../services/operations-service';
 import { SubmitObserver } from '../services/submitted-action';
 import { composeScheduler } from './compose-scheduler';
 import { ExtraServices } from './frontend';
@@ -32,6 +33,7 @@ export function executionServices(
     onScheduler?.(scheduler, insight);
     return [
       [ExecutionService, executionService(instances, scheduler, { defaultTimeoutMs: config.defaultTimeoutMs, maxTimeoutMs: config.maxTimeoutMs, maxInlineBytes, onSubmit }, logger)],
+      [OperationsService, operationsService(instances, scheduler, logger)],
       [WorkerServiceDefinition, workerService(scheduler, logger.child({ component: 'worker-service' })), { workerOnly: true }],
     ];
   };

@@ -1,5 +1,5 @@
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
-import { asset, bytestream, encode, longrunning, re, worker } from '../proto';
+import { asset, bytestream, encode, longrunning, protobuf, re, worker } from '../proto';
 import { FramedMessage } from './framed-message';
 
 interface Codec<T> {
@@ -41,6 +41,11 @@ export const ActionCacheService = {
 export const ExecutionService = {
   execute: method(`${RE}.Execution`, 'Execute', re.ExecuteRequest, longrunning.Operation, false, true),
   waitExecution: method(`${RE}.Execution`, 'WaitExecution', re.WaitExecutionRequest, longrunning.Operation, false, true),
+} satisfies ServiceDefinition;
+
+/** google.longrunning.Operations: only CancelOperation (the other methods answer UNIMPLEMENTED). */
+export const OperationsService = {
+  cancelOperation: method('google.longrunning.Operations', 'CancelOperation', longrunning.CancelOperationRequest, protobuf.Empty, false, false),
 } satisfies ServiceDefinition;
 
 export const ByteStreamService = {

@@ -11,9 +11,9 @@ import { schedulerMetrics } from '../../src/metrics/scheduler-metrics';
 import { defaultConfig, ServerConfig } from '../../src/config/server-config';
 import { Digest } from '../../src/digest/digest';
 import { DigestFunction, SHA256 } from '../../src/digest/digest-function';
-import { ExecutionService } from '../../src/grpc/service-definitions';
+import { ExecutionService, OperationsService } from '../../src/grpc/service-definitions';
 import { silentLogger } from '../../src/logging/logger';
-import { encode, LongrunningPb, re, REv2 } from '../../src/proto';
+import { encode, longrunning, LongrunningPb, re, REv2 } from '../../src/proto';
 import { Scheduler } from '../../src/scheduler/scheduler';
 import { SchedulerInsight } from '../../src/scheduler/scheduler-observer';
 import { Clients, createClients } from '../helpers/clients';
@@ -27,6 +27,8 @@ export interface ExecutionFixture {
   insight: SchedulerInsight;
   execute(req: REv2.IExecuteRequest, metadata?: Metadata): ClientReadableStream<LongrunningPb.Operation>;
   waitExecution(name: string): ClientReadableStream<LongrunningPb.Operation>;
+  /** google.longrunning.Operations.CancelOperation. */
+  cancelOperation(name: string): Promise<void>;
   /** Uploads blobs (protos are encoded first) and returns their digests. */
   upload(...blobs: (Buffer | string)[]): Promise<REv2.Digest[]>;
   /** Uploads a Command, its input root and the Action; returns the action digest. */
@@ -94,6 +96,8 @@ export async function startExecutionFixture(
   const clients = createClients(address);
   const Exec = makeGenericClientConstructor(ExecutionService, 'Execution');
   const exec = new Exec(address, credentials.createInsecure()) as unknown as Record<string, Function> & { close(): void };
+  const Ops = makeGenericClientConstructor(OperationsService, 'Operations');
+  const ops = new Ops(address, credentials.createInsecure()) as unknown as Record<string, Function> & { close(): void };
   const workers: ChildProcess[] = [];
   let n = 0;
 
@@ -112,6 +116,7 @@ export async function startExecutionFixture(
     insight,
     execute: (req, metadata = new Metadata()) => exec.execute(re.ExecuteRequest.create(req as REv2.ExecuteRequest), metadata),
     waitExecution: (name) => exec.waitExecution(re.WaitExecutionRequest.create({ name })),
+    cancelOperation: (name) => new Promise<void>((resolve, reject) => ops.cancelOperation(longrunning.CancelOperationRequest.create({ name }), (err: Error | null) => (err ? reject(err) : resolve()))),
     upload,
     action: async (o) => {
       const dirs = (o.directories ?? []).map((d) => encode(re.Directory, re.Directory.create(d as REv2.Directory)));
@@ -153,6 +158,7 @@ export async function startExecutionFixture(
     close: async () => {
       for (const w of workers) w.kill('SIGKILL');
       exec.close();
+      ops.close();
       clients.close();
       scheduler.close();
       await frontend.close();

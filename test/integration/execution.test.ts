@@ -81,6 +81,29 @@ describe('Execution service with real worker processes', () => {
     assert.equal((await fsp.readFile(counter, 'utf8')).trim().split('\n').length, 1, 'the command ran once');
   });
 
+  it('cancels one caller through the Operations API while the other keeps the run; the last cancel stops it on the worker', async () => {
+    const counter = path.join(scratch, 'cancel-count');
+    const digest = await f.action({ args: sh(`echo run >> ${counter}; sleep 30`), salt: 'cancel' });
+    const a = f.execute({ actionDigest: digest });
+    const b = f.execute({ actionDigest: digest });
+    const firstName = (s: typeof a) => new Promise<string>((resolve) => s.once('data', (op) => resolve(op.name)));
+    const [nameA, nameB] = await Promise.all([firstName(a), firstName(b)]);
+    const [opsA, opsB] = [operations(a), operations(b)];
+    await f.cancelOperation(nameA);
+    const endA = responseOf((await opsA).at(-1)!);
+    assert.equal(endA.status?.code, Code.CANCELLED, 'the cancelled caller gets CANCELLED');
+    while (!(await fsp.readFile(counter, 'utf8').catch(() => ''))) await new Promise((r) => setTimeout(r, 50)); // it runs for B
+    const t0 = Date.now();
+    await f.cancelOperation(nameB);
+    assert.equal(responseOf((await opsB).at(-1)!).status?.code, Code.CANCELLED);
+    assert.ok(Date.now() - t0 < 10_000, 'answered at once, not after the 30 s command');
+    assert.equal((await fsp.readFile(counter, 'utf8')).trim().split('\n').length, 1, 'one run for both callers');
+    await assert.rejects(f.cancelOperation('operations/does-not-exist'), (e: ServiceError) => e.code === status.NOT_FOUND);
+    // The worker's slot is free again: a new action runs at once.
+    const next = await f.action({ args: sh('echo after > after.txt'), outputPaths: ['after.txt'], salt: 'after-cancel' });
+    assert.equal(responseOf((await operations(f.execute({ actionDigest: next }))).at(-1)!).result?.exitCode, 0);
+  });
+
   it('lets WaitExecution re-attach to a running operation, and answers NOT_FOUND for an unknown one', async () => {
     const digest = await f.action({ args: sh('sleep 1; echo w > w.txt'), outputPaths: ['w.txt'], salt: 'wait' });
     const stream = f.execute({ actionDigest: digest });
