@@ -6,6 +6,7 @@ import { rustBench } from './rust.bench';
 import { s3Bench } from './s3.bench';
 import { codecBench } from './codec.bench';
 import { criticalPathBench } from './critical-path.bench';
+import { dashboardBench } from './dashboard.bench';
 import { schedulerScaleBench } from './scheduler-scale';
 import { digestFunctionsBench } from './digest-functions.bench';
 import { zstdBench } from './zstd.bench';
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
   await s3Bench();
   await rustBench();
   await fusionBench();
+  await dashboardBench();
   await cargoBench();
 }
 

@@ -3,8 +3,7 @@ import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import { parseListenAddress } from '../grpc/listen-address';
 import { composeDashboard } from './dashboard';
-import { schedulerMetrics } from '../metrics/scheduler-metrics';
-import { executionServices } from './execution-services';
+import { observedExecutionServices } from './execution-services';
 import { startFrontend } from './frontend';
 import { LocalWorkers } from './local-workers';
 import { onShutdown, SERVER_FLAGS, serverMain, startOrExit } from './server-main';
@@ -28,16 +27,7 @@ async function main(): Promise<void> {
   if (config.security.tokensFile) config.security.localWorkerToken = randomBytes(32).toString('hex');
   const dashboard = await composeDashboard(config.dashboard, side, logger);
   const frontend = await startOrExit(logger, () =>
-    startFrontend(config, logger, executionServices(
-        config.execution,
-        config.maxInlineBytes,
-        logger,
-        (_, insight) => {
-          dashboard?.attach(insight);
-          if (side.metrics) schedulerMetrics(side.metrics, insight);
-        },
-        dashboard?.recorder.onSubmit,
-      ), {
+    startFrontend(config, logger, observedExecutionServices(config, logger, side, dashboard), {
       metrics: side.metrics,
       health: side.health,
       onCacheHit: dashboard?.recorder.onCacheHit,

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
-import { ExecutionConfig } from '../config/server-config';
+import { ExecutionConfig, ServerConfig } from '../config/server-config';
 import { ExecutionService, OperationsService, WorkerServiceDefinition } from '../grpc/service-definitions';
+import { schedulerMetrics } from '../metrics/scheduler-metrics';
 import { Scheduler } from '../scheduler/scheduler';
 import { SchedulerInsight } from '../scheduler/scheduler-observer';
 import { workerService } from '../scheduler/worker-service';
@@ -9,7 +10,9 @@ import { executionService } from '../services/execution-service';
 import { operationsService } from '../services/operations-service';
 import { SubmitObserver } from '../services/submitted-action';
 import { composeScheduler } from './compose-scheduler';
+import type { Dashboard } from './dashboard';
 import { ExtraServices } from './frontend';
+import type { SidePort } from './side-port';
 
 /**
  * Scheduler + Execution + worker protocol, served next to the cache services (all in one process). `onScheduler` gets
@@ -37,4 +40,18 @@ export function executionServices(
       [WorkerServiceDefinition, workerService(scheduler, logger.child({ component: 'worker-service' })), { workerOnly: true }],
     ];
   };
+}
+
+/** The execution services with the side port's observers attached: scheduler metrics and the build dashboard. */
+export function observedExecutionServices(config: ServerConfig, logger: Logger, side: SidePort, dashboard: Dashboard | undefined): ExtraServices {
+  return executionServices(
+    config.execution,
+    config.maxInlineBytes,
+    logger,
+    (_, insight) => {
+      dashboard?.attach(insight);
+      if (side.metrics) schedulerMetrics(side.metrics, insight);
+    },
+    dashboard?.recorder.onSubmit,
+  );
 }

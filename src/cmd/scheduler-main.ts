@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { composeDashboard } from './dashboard';
-import { schedulerMetrics } from '../metrics/scheduler-metrics';
-import { executionServices } from './execution-services';
+import { observedExecutionServices } from './execution-services';
 import { startFrontend } from './frontend';
 import { onShutdown, SERVER_FLAGS, serverMain, startOrExit } from './server-main';
 import { startSidePort } from './side-port';
@@ -18,16 +17,7 @@ async function main(): Promise<void> {
   // The dashboard lives where the scheduler is (action-cache hits at the frontends are not counted here).
   const dashboard = await composeDashboard(config.dashboard, side, logger);
   const server = await startOrExit(logger, () =>
-    startFrontend(config, logger, executionServices(
-        config.execution,
-        config.maxInlineBytes,
-        logger,
-        (_, insight) => {
-          dashboard?.attach(insight);
-          if (side.metrics) schedulerMetrics(side.metrics, insight);
-        },
-        dashboard?.recorder.onSubmit,
-      ), {
+    startFrontend(config, logger, observedExecutionServices(config, logger, side, dashboard), {
       cacheServices: false,
       metrics: side.metrics,
       health: side.health,

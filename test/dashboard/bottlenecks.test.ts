@@ -1,37 +1,20 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { rankBottlenecks } from '../../src/dashboard/bottlenecks';
-import type { ActionRecord } from '../../src/dashboard/build-record';
 import { crateUnits } from '../../src/dashboard/crate-units';
-import { recordedBuild } from './recorded-build';
-
-function run(id: string, t: { queued: number; start: number; rmeta?: number; end: number }, deps: ActionRecord['deps'] = []): ActionRecord {
-  return {
-    id,
-    actionDigest: '',
-    kind: 'rustc-rlib',
-    crate: id,
-    crateName: id,
-    deps,
-    fusion: 'carrier',
-    argv: ['rustc'],
-    outputs: [],
-    platform: [],
-    timings: { queuedMs: t.queued, executionStartMs: t.start, rmetaMs: t.rmeta, executionEndMs: t.end, completedMs: t.end },
-  };
-}
+import { fusedRun, recordedBuild } from './build-fixtures';
 
 describe('bottleneck crates', () => {
   it('charges each dependent’s wait to the dependency that came last, from when the others were there', () => {
     // slow's .rmeta comes at 900, quick's at 100: app (needs both) waited 800 ms on slow alone.
     const actions = [
-      run('quick', { queued: 0, start: 0, rmeta: 100, end: 200 }),
-      run('slow', { queued: 0, start: 0, rmeta: 900, end: 1500 }),
-      run('app', { queued: 900, start: 900, end: 1200 }, [
+      fusedRun('quick', { queued: 0, start: 0, rmeta: 100, end: 200 }),
+      fusedRun('slow', { queued: 0, start: 0, rmeta: 900, end: 1500 }),
+      fusedRun('app', { queued: 900, start: 900, end: 1200 }, [
         { crate: 'quick', needs: 'rmeta' },
         { crate: 'slow', needs: 'rmeta' },
       ]),
-      run('tool', { queued: 1500, start: 1500, end: 1600 }, [{ crate: 'slow', needs: 'rlib' }]),
+      fusedRun('tool', { queued: 1500, start: 1500, end: 1600 }, [{ crate: 'slow', needs: 'rlib' }]),
     ];
     const rows = rankBottlenecks(crateUnits(actions), 0);
     assert.deepEqual(

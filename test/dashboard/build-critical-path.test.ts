@@ -1,11 +1,10 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ActionRecord } from '../../src/dashboard/build-record';
 import { buildCriticalPath } from '../../src/dashboard/build-critical-path';
 import { buildDetail } from '../../src/dashboard/build-view';
 import { crateUnits } from '../../src/dashboard/crate-units';
 import { longestPathByEnumeration } from './critical-path-oracle';
-import { recordedBuild } from './recorded-build';
+import { fusedRun, recordedBuild } from './build-fixtures';
 
 describe('critical path of a recorded build', () => {
   it('is the longest chain of execution time, exactly as enumerating every path of the recorded timings finds it', () => {
@@ -39,21 +38,8 @@ describe('critical path of a recorded build', () => {
   });
 
   it('charges a pipelined dependent only its dependency’s time to .rmeta', () => {
-    const mk = (id: string, start: number, rmeta: number | undefined, end: number, deps: ActionRecord['deps'] = []): ActionRecord => ({
-      id,
-      actionDigest: '',
-      kind: 'rustc-rlib',
-      crate: id,
-      crateName: id,
-      deps,
-      fusion: 'carrier',
-      argv: ['rustc'],
-      outputs: [],
-      platform: [],
-      timings: { queuedMs: 0, executionStartMs: start, rmetaMs: rmeta, executionEndMs: end, completedMs: end },
-    });
     // a: .rmeta after 100 ms, done after 1000; b needs a's .rmeta and runs 300; c needs a's rlib and runs 50.
-    const units = crateUnits([mk('a', 0, 100, 1000), mk('b', 100, 250, 400, [{ crate: 'a', needs: 'rmeta' }]), mk('c', 1000, undefined, 1050, [{ crate: 'a', needs: 'rlib' }])]);
+    const units = crateUnits([fusedRun('a', { queued: 0, start: 0, rmeta: 100, end: 1000 }), fusedRun('b', { queued: 100, start: 100, rmeta: 250, end: 400 }, [{ crate: 'a', needs: 'rmeta' }]), fusedRun('c', { queued: 1000, start: 1000, end: 1050 }, [{ crate: 'a', needs: 'rlib' }])]);
     const cp = buildCriticalPath(units);
     assert.equal(cp.lengthMs, 1050);
     assert.deepEqual(

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ActionRecord } from '../../src/dashboard/build-record';
 import { assignLanes, slotSpan } from '../../src/dashboard/worker-lanes';
-import { recordedBuild } from './recorded-build';
+import { recordedBuild } from './build-fixtures';
 
 const at = (id: string, worker: string | undefined, start: number, end: number, fusion?: ActionRecord['fusion']): ActionRecord => ({
   id,
