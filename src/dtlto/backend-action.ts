@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { Digest } from '../digest/digest';
 import { DigestFunction } from '../digest/digest-function';
-import { renameModulePaths } from './bitcode/module-paths';
+import { canonicalIndex } from './bitcode/module-paths';
 import { BackendJob, JobsFile } from './jobs-file';
 
 /** One file of a backend action's input root (flat: every name is a plain file name). */
@@ -60,7 +60,7 @@ export async function backendAction(common: JobsFile['common'], job: BackendJob,
     inputs.push({ name, digest, source: { file: local } });
   }
   const index = await ctx.readFile(indexPath);
-  const rewritten = renameModulePaths(index, (module) => {
+  const rewritten = canonicalIndex(index, (module) => {
     const name = names.get(abs(module));
     if (!name) throw new Error(`the summary index ${job.inputs[1]} names module ${module}, which is not among the job's inputs`);
     return name;

@@ -5,7 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { modulePaths, renameModulePaths } from '../../src/dtlto/bitcode/module-paths';
+import { canonicalIndex, modulePaths, renameModulePaths } from '../../src/dtlto/bitcode/module-paths';
+import { canonicalSummary } from '../../src/dtlto/bitcode/summary-order';
 import { parseJobsFile } from '../../src/dtlto/jobs-file';
 import { thinLtoProgram } from './thinlto-program';
 
@@ -40,6 +41,15 @@ describe('module paths of a ThinLTO summary index', () => {
     assert.match(stdout, /MODULE_STRTAB_BLOCK/, 'LLVM reads the rewritten file');
   });
 
+  it('makes the index canonical: a fixed point that LLVM still reads', async () => {
+    const once = canonicalIndex(index, (p) => path.basename(p));
+    assert.ok(canonicalIndex(once, (p) => p).equals(once));
+    assert.deepEqual(modulePaths(once), modulePaths(index).map((p) => path.basename(p)));
+    await fsp.writeFile(path.join(dir, 'canonical.bc'), once);
+    const { stdout } = await run('/usr/lib/llvm-22/bin/llvm-bcanalyzer', ['-dump', path.join(dir, 'canonical.bc')]);
+    assert.match(stdout, /VALUE_GUID/);
+  });
+
   it('rejects what is not bitcode and what is cut short', () => {
     assert.throws(() => modulePaths(Buffer.from('{"jobs": []}')), /not an LLVM bitcode file/);
     assert.throws(() => modulePaths(index.subarray(0, index.length / 2)), /truncated/);
@@ -60,5 +70,56 @@ describe('parseJobsFile', () => {
     assert.throws(() => parseJobsFile(JSON.stringify({ common: { args: [] }, jobs: [] })), /common\.args needs at least 1 entry/);
     assert.throws(() => parseJobsFile(JSON.stringify({ common: { args: ['clang'] }, jobs: [{ ...job, inputs: ['m.o'] }] })), /jobs\[0\]\.inputs needs at least 2 entries/);
     assert.throws(() => parseJobsFile(JSON.stringify({ common: { args: ['clang'] }, jobs: [{ ...job, outputs: [7] }] })), /jobs\[0\]\.outputs must be an array of non-empty strings/);
+  });
+});
+
+describe('canonicalSummary', () => {
+  const VALUE_GUID = 16;
+  const PROFILE = 5;
+  const VAR = 6;
+  const rec = (code: number, ops: number[]) => ({ abbrevId: 3, rec: { code, ops } });
+  // One index as lld may write it: GUIDs 900, 500 and 700 numbered 0, 1, 2; a function (value 0) in module 1
+  // that refers to value 2 and calls value 1; a variable (value 2) referring to value 1.
+  const one = [
+    rec(10, [12]),
+    rec(20, [1121]),
+    rec(VALUE_GUID, [0, 0, 900]),
+    rec(VALUE_GUID, [1, 0, 500]),
+    rec(VALUE_GUID, [2, 0, 700]),
+    rec(PROFILE, [0, 1, 352, 10, 0, 0, 1, 0, 0, 2, 1, 8]),
+    rec(VAR, [2, 0, 97, 4, 1]),
+  ];
+  // The same index numbered the other way round, records in another order.
+  const two = [
+    rec(10, [12]),
+    rec(20, [1121]),
+    rec(VALUE_GUID, [2, 0, 900]),
+    rec(VALUE_GUID, [0, 0, 700]),
+    rec(VALUE_GUID, [1, 0, 500]),
+    rec(VAR, [0, 0, 97, 4, 1]),
+    rec(PROFILE, [2, 1, 352, 10, 0, 0, 1, 0, 0, 0, 1, 8]),
+  ];
+
+  it('gives equivalent numberings the same records', () => {
+    const a = canonicalSummary(one)!;
+    assert.deepEqual(a, canonicalSummary(two));
+    assert.deepEqual(
+      a.map((r) => [r.rec.code, ...r.rec.ops]),
+      [
+        [10, 12],
+        [20, 1121],
+        [VALUE_GUID, 0, 0, 500],
+        [VALUE_GUID, 1, 0, 700],
+        [VALUE_GUID, 2, 0, 900],
+        [VAR, 1, 0, 97, 4, 0],
+        [PROFILE, 2, 1, 352, 10, 0, 0, 1, 0, 0, 1, 0, 8],
+      ],
+    );
+  });
+
+  it('leaves alone what it does not understand', () => {
+    assert.equal(canonicalSummary([...one, rec(8, [3, 1, 0, 2])]), undefined, 'an alias record');
+    assert.equal(canonicalSummary([...one, rec(VAR, [1, 0, 97, 4, 99])]), undefined, 'a reference to an undefined value');
+    assert.equal(canonicalSummary([...one, rec(PROFILE, [1, 1, 352, 10, 0, 0, 5, 0, 0, 2])]), undefined, 'more references than operands');
   });
 });

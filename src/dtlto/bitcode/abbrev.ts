@@ -22,6 +22,7 @@ export interface BitRecord {
 const ENCODINGS = { 1: 'fixed', 2: 'vbr', 3: 'array', 4: 'char6', 5: 'blob' } as const;
 const CODES = { fixed: 1, vbr: 2, array: 3, char6: 4, blob: 5 } as const;
 const CHAR6 = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._';
+const CHAR6_INDEX: Record<number, number | undefined> = Object.fromEntries([...CHAR6].map((c, i) => [c.charCodeAt(0), i]));
 
 export function readAbbrevDefinition(r: BitReader): Abbrev {
   const count = r.vbr(5);
@@ -97,7 +98,7 @@ function fits(op: AbbrevOp, v: number): boolean {
     case 'vbr':
       return op.width > 0 || v === 0;
     case 'char6':
-      return v < 128 && CHAR6.includes(String.fromCharCode(v));
+      return CHAR6_INDEX[v] !== undefined;
     default:
       return false;
   }
@@ -105,40 +106,46 @@ function fits(op: AbbrevOp, v: number): boolean {
 
 /** Whether `abbrev` can encode `rec` exactly (a changed string may no longer fit a char6 array, say). */
 export function encodable(abbrev: Abbrev, rec: BitRecord): boolean {
-  const values = [rec.code, ...rec.ops];
+  const count = rec.ops.length + 1;
+  const at = (v: number) => (v === 0 ? rec.code : rec.ops[v - 1]);
   let v = 0;
   for (let i = 0; i < abbrev.length; i++) {
     const op = abbrev[i];
-    if (op.kind === 'array') return i + 2 === abbrev.length && values.slice(v).every((x) => fits(abbrev[i + 1], x)) && !rec.blob;
-    if (op.kind === 'blob') return i + 1 === abbrev.length && v === values.length && !!rec.blob;
-    if (v >= values.length || !fits(op, values[v++])) return false;
+    if (op.kind === 'array') {
+      if (i + 2 !== abbrev.length || rec.blob) return false;
+      for (; v < count; v++) if (!fits(abbrev[i + 1], at(v))) return false;
+      return true;
+    }
+    if (op.kind === 'blob') return i + 1 === abbrev.length && v === count && !!rec.blob;
+    if (v >= count || !fits(op, at(v++))) return false;
   }
-  return v === values.length && !rec.blob;
+  return v === count && !rec.blob;
 }
 
 function writeScalar(w: BitWriter, op: AbbrevOp, v: number): void {
   if (op.kind === 'fixed') w.fixed(v, op.width);
   else if (op.kind === 'vbr') w.vbr(v, op.width);
-  else if (op.kind === 'char6') w.fixed(CHAR6.indexOf(String.fromCharCode(v)), 6);
+  else if (op.kind === 'char6') w.fixed(CHAR6_INDEX[v]!, 6);
 }
 
 /** Writes the record's operands with `abbrev` (check `encodable` first); the abbreviation id is written by the caller. */
 export function writeAbbreviatedRecord(w: BitWriter, abbrev: Abbrev, rec: BitRecord): void {
-  const values = [rec.code, ...rec.ops];
+  const count = rec.ops.length + 1;
+  const at = (v: number) => (v === 0 ? rec.code : rec.ops[v - 1]);
   let v = 0;
   for (let i = 0; i < abbrev.length; i++) {
     const op = abbrev[i];
     if (op.kind === 'array') {
       const elem = abbrev[++i];
-      w.vbr(values.length - v, 6);
-      while (v < values.length) writeScalar(w, elem, values[v++]);
+      w.vbr(count - v, 6);
+      while (v < count) writeScalar(w, elem, at(v++));
     } else if (op.kind === 'blob') {
       w.vbr(rec.blob!.length, 6);
       w.align32();
       w.bytes(rec.blob!);
       w.align32();
     } else {
-      writeScalar(w, op, values[v++]);
+      writeScalar(w, op, at(v++));
     }
   }
 }

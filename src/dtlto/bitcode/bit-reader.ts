@@ -20,11 +20,13 @@ export class BitReader {
     if (width > 32) throw new Error(`bitcode: fixed field of ${width} bits is wider than 32`);
     if (this.bit + width > this.buf.length * 8) throw new Error(`bitcode: truncated at bit ${this.bit}`);
     let value = 0;
-    for (let done = 0; done < width; ) {
-      const byte = this.buf[this.bit >>> 3];
+    let done = 0;
+    while (done < width) {
       const offset = this.bit & 7;
       const take = Math.min(8 - offset, width - done);
-      value += ((byte >>> offset) & ((1 << take) - 1)) * 2 ** done;
+      const piece = (this.buf[this.bit >>> 3] >>> offset) & ((1 << take) - 1);
+      // Bitwise while the result fits 31 bits; the last piece of a 32-bit field is added arithmetically.
+      value = done + take <= 31 ? value | (piece << done) : value + piece * 2 ** done;
       done += take;
       this.bit += take;
     }

@@ -11,10 +11,12 @@ export class BitWriter {
     if (width > 32) throw new Error(`bitcode: fixed field of ${width} bits is wider than 32`);
     if (value >= 2 ** width) throw new Error(`bitcode: ${value} does not fit in ${width} bits`);
     this.grow(width);
+    let rest = value;
     for (let done = 0; done < width; ) {
       const offset = this.bit & 7;
       const take = Math.min(8 - offset, width - done);
-      const piece = Math.floor(value / 2 ** done) & ((1 << take) - 1);
+      const piece = rest % (1 << take);
+      rest = (rest - piece) / (1 << take);
       this.buf[this.bit >>> 3] |= piece << offset;
       done += take;
       this.bit += take;

@@ -1,11 +1,13 @@
 import { Abbrev, BitRecord, encodable, readAbbrevDefinition, readAbbreviatedRecord, writeAbbrevDefinition, writeAbbreviatedRecord } from './abbrev';
 import { BitReader } from './bit-reader';
 import { BitWriter } from './bit-writer';
+import { canonicalSummary, SummaryRecord } from './summary-order';
 
 const MAGIC = Buffer.from([0x42, 0x43, 0xc0, 0xde]); // 'BC' 0xC0DE
 const BLOCKINFO = 0;
 const MODULE_BLOCK = 8;
 const MODULE_STRTAB_BLOCK = 19;
+const GLOBALVAL_SUMMARY_BLOCK = 20;
 const MST_CODE_ENTRY = 1;
 const BLOCKINFO_CODE_SETBID = 1;
 const [END_BLOCK, ENTER_SUBBLOCK, DEFINE_ABBREV, UNABBREV_RECORD] = [0, 1, 2, 3];
@@ -30,7 +32,15 @@ export function renameModulePaths(index: Buffer, rename: (path: string) => strin
   return transcode(index, rename);
 }
 
-function transcode(buf: Buffer, rename: (path: string) => string): Buffer {
+/**
+ * The index as a function of what it means: module paths renamed, and the summary block's value numbering and
+ * record order made canonical (see canonicalSummary), so that two links of the same program give equal bytes.
+ */
+export function canonicalIndex(index: Buffer, rename: (path: string) => string): Buffer {
+  return transcode(index, rename, true);
+}
+
+function transcode(buf: Buffer, rename: (path: string) => string, canonical = false): Buffer {
   if (buf.length < 4 || !buf.subarray(0, 4).equals(MAGIC)) throw new Error('not an LLVM bitcode file (no BC 0xC0DE magic)');
   const r = new BitReader(buf);
   const w = new BitWriter();
@@ -40,13 +50,13 @@ function transcode(buf: Buffer, rename: (path: string) => string): Buffer {
     const id = r.fixed(2);
     if (id !== ENTER_SUBBLOCK) throw new Error(`bitcode: expected a block at the top level, found abbreviation ${id} at bit ${r.position - 2}`);
     w.fixed(id, 2);
-    block(r, w, blockInfo, rename);
+    block(r, w, blockInfo, rename, canonical);
   }
   return w.finish();
 }
 
 /** Copies one block whose ENTER_SUBBLOCK id was just read and written. */
-function block(r: BitReader, w: BitWriter, blockInfo: Map<number, Abbrev[]>, rename: (path: string) => string): void {
+function block(r: BitReader, w: BitWriter, blockInfo: Map<number, Abbrev[]>, rename: (path: string) => string, canonical: boolean): void {
   const blockId = r.vbr(8);
   const width = r.vbr(4);
   r.align32();
@@ -55,6 +65,7 @@ function block(r: BitReader, w: BitWriter, blockInfo: Map<number, Abbrev[]>, ren
   w.vbr(width, 4);
   w.align32();
   if (blockId === BLOCKINFO) readBlockInfo(new BitReader(r.bytes(words * 4)), width, blockInfo);
+  if (canonical && blockId === GLOBALVAL_SUMMARY_BLOCK) return summaryBlock(r.bytes(words * 4), w, width, blockInfo.get(blockId) ?? []);
   if (blockId !== MODULE_BLOCK && blockId !== MODULE_STRTAB_BLOCK) {
     w.fixed(words, 32);
     w.bytes(r.bytes(words * 4));
@@ -74,7 +85,7 @@ function block(r: BitReader, w: BitWriter, blockInfo: Map<number, Abbrev[]>, ren
       return;
     }
     if (id === ENTER_SUBBLOCK) {
-      block(r, w, blockInfo, rename);
+      block(r, w, blockInfo, rename, canonical);
     } else if (id === DEFINE_ABBREV) {
       const abbrev = readAbbrevDefinition(r);
       abbrevs.push(abbrev);
@@ -84,14 +95,68 @@ function block(r: BitReader, w: BitWriter, blockInfo: Map<number, Abbrev[]>, ren
       if (id !== UNABBREV_RECORD && !abbrev) throw new Error(`bitcode: undefined abbreviation ${id} in block ${blockId}`);
       const rec = abbrev ? readAbbreviatedRecord(r, abbrev) : readUnabbreviated(r);
       if (blockId === MODULE_STRTAB_BLOCK && rec.code === MST_CODE_ENTRY) renameEntry(rec, rename);
-      if (abbrev && encodable(abbrev, rec)) {
-        w.fixed(id, width);
-        writeAbbreviatedRecord(w, abbrev, rec);
-      } else {
-        w.fixed(UNABBREV_RECORD, width);
-        writeUnabbreviated(w, rec);
-      }
+      writeRecord(w, width, abbrev, id, rec);
     }
+  }
+}
+
+/**
+ * Writes a summary block's body (length word first) in canonical form, or the original bytes when its layout is not
+ * one LLVM writes (no sub-blocks) or holds records canonicalSummary does not know.
+ */
+function summaryBlock(body: Buffer, w: BitWriter, width: number, inherited: Abbrev[]): void {
+  const verbatim = () => {
+    w.fixed(body.length / 4, 32);
+    w.bytes(body);
+  };
+  const r = new BitReader(body);
+  const defined: Abbrev[] = [];
+  const abbrevs = [...inherited];
+  const records: SummaryRecord[] = [];
+  for (;;) {
+    const id = r.fixed(width);
+    if (id === END_BLOCK) break;
+    if (id === ENTER_SUBBLOCK) return verbatim();
+    if (id === DEFINE_ABBREV) {
+      defined.push(readAbbrevDefinition(r));
+      abbrevs.push(defined[defined.length - 1]);
+      continue;
+    }
+    const abbrev = abbrevs[id - 4];
+    if (id !== UNABBREV_RECORD && !abbrev) throw new Error(`bitcode: undefined abbreviation ${id} in the summary block`);
+    records.push({ abbrevId: id, rec: abbrev ? readAbbreviatedRecord(r, abbrev) : readUnabbreviated(r) });
+  }
+  const canonical = canonicalSummary(records);
+  if (!canonical) return verbatim();
+  const lengthAt = w.position / 8;
+  w.fixed(0, 32);
+  const start = w.position;
+  // Abbreviation ids are positional: definitions go out in their order, each just before the first record using it.
+  let emitted = 0;
+  const defineUpTo = (n: number) => {
+    for (; emitted < n; emitted++) {
+      w.fixed(DEFINE_ABBREV, width);
+      writeAbbrevDefinition(w, defined[emitted]);
+    }
+  };
+  for (const { abbrevId, rec } of canonical) {
+    if (abbrevId !== UNABBREV_RECORD) defineUpTo(abbrevId - 4 - inherited.length + 1);
+    writeRecord(w, width, abbrevId === UNABBREV_RECORD ? undefined : abbrevs[abbrevId - 4], abbrevId, rec);
+  }
+  defineUpTo(defined.length);
+  w.fixed(END_BLOCK, width);
+  w.align32();
+  w.patchWord(lengthAt, (w.position - start) / 32);
+}
+
+/** Writes a record with its abbreviation when it still fits, unabbreviated otherwise. */
+function writeRecord(w: BitWriter, width: number, abbrev: Abbrev | undefined, id: number, rec: BitRecord): void {
+  if (abbrev && encodable(abbrev, rec)) {
+    w.fixed(id, width);
+    writeAbbreviatedRecord(w, abbrev, rec);
+  } else {
+    w.fixed(UNABBREV_RECORD, width);
+    writeUnabbreviated(w, rec);
   }
 }
 
