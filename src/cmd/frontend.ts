@@ -6,6 +6,7 @@ import { TokenStore } from '../auth/token-store';
 import { allowedListenAddress } from '../auth/listen-policy';
 import type { Logger } from 'pino';
 import { CompletenessCheckingActionCache } from '../actioncache/completeness-checking-action-cache';
+import { FunctionKeyedActionCache } from '../actioncache/function-keyed-action-cache';
 import { newActionCache, newBlobStore } from '../blobstore/configuration/new-blob-store';
 import { ServerConfig } from '../config/server-config';
 import { DIGEST_FUNCTIONS, digestFunctionByName } from '../digest/digest-function';
@@ -66,7 +67,7 @@ export async function startFrontend(config: ServerConfig, logger: Logger, extra?
     const instrument = options.metrics && storageMetrics(options.metrics, name);
     const cas = await newBlobStore(ic.cas, logger.child({ instance: name }), process.env, instrument);
     const store = await newActionCache(ic.ac, process.env, instrument);
-    const checked = new CompletenessCheckingActionCache(store, cas, logger);
+    const checked = new CompletenessCheckingActionCache(new FunctionKeyedActionCache(store), cas, logger);
     const ac = options.metrics ? actionCacheMetrics(options.metrics, name, checked) : checked;
     list.push({ name, digestFunction, digestFunctions, cas, ac });
     options.health?.addCheck(`storage "${name}"`, storageCheck(store, cas, digestFunction));

@@ -1,6 +1,7 @@
 import { createHash, hash as oneShot } from 'node:crypto';
 import { Blake3Hasher } from '@napi-rs/blake-hash';
 import { re } from '../proto';
+import { Sha256TreeHasher, sha256TreeHex } from './sha256-tree';
 
 /** What streaming hashing needs; node's crypto.Hash and the BLAKE3 hasher both fit. */
 export interface Hasher {
@@ -80,9 +81,19 @@ export const SHA1 = nodeDigestFunction('sha1', V.SHA1);
 export const SHA384 = nodeDigestFunction('sha384', V.SHA384);
 export const SHA512 = nodeDigestFunction('sha512', V.SHA512);
 export const BLAKE3 = blake3();
+/** SHA-256 over a Merkle tree of 1 KiB chunks (REAPI 2.3); like BLAKE3 it must be named in requests. */
+export const SHA256TREE: DigestFunction = {
+  name: 'sha256tree',
+  id: V.SHA256TREE,
+  hexLength: 64,
+  emptyHash: SHA256.emptyHash,
+  inferredFromLength: false,
+  createHash: () => new Sha256TreeHasher(),
+  hashHex: sha256TreeHex,
+};
 
-/** Every function this server (and its workers) can hash with. SHA256TREE is not implemented. */
-export const DIGEST_FUNCTIONS: readonly DigestFunction[] = [SHA256, SHA1, SHA384, SHA512, BLAKE3];
+/** Every function this server (and its workers) can hash with. */
+export const DIGEST_FUNCTIONS: readonly DigestFunction[] = [SHA256, SHA1, SHA384, SHA512, BLAKE3, SHA256TREE];
 
 const BY_NAME = new Map(DIGEST_FUNCTIONS.map((f) => [f.name, f]));
 const BY_ID = new Map(DIGEST_FUNCTIONS.map((f) => [f.id, f]));

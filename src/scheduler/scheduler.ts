@@ -93,7 +93,8 @@ export class Scheduler implements OperationOwner {
 
   /** A caller's operation on the action: joins the task already in flight for it, or queues a new one. */
   submit(request: ExecutionRequest): Operation {
-    const key = `${request.instanceName}\n${request.actionDigest.key}`;
+    // By function too: SHA256TREE and SHA-256 digests of an Action (≤ 1 KiB) coincide, but their results must not.
+    const key = `${request.instanceName}\n${request.actionDigest.fn.name}\n${request.actionDigest.key}`;
     const existing = this.inFlight.get(key);
     if (existing) {
       request.inputDirectories = undefined; // The task already carries the tree.

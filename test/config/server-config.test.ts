@@ -86,7 +86,7 @@ describe('server config', () => {
     assert.equal(c.instances.buck.digestFunction, 'blake3');
     assert.deepEqual(c.instances.buck.digestFunctions, ['blake3', 'sha256']);
     assert.equal(c.instances.all.digestFunctions, undefined, 'absent: every function the server implements');
-    rejects({ instances: { x: { digestFunctions: ['sha256', 'sha256tree'], ...mem } } }, 'config.instances["x"].digestFunctions[1]', 'sha256tree', 'supported: sha256, sha1, sha384, sha512, blake3');
+    rejects({ instances: { x: { digestFunctions: ['sha256', 'md5'], ...mem } } }, 'config.instances["x"].digestFunctions[1]', 'md5', 'supported: sha256, sha1, sha384, sha512, blake3, sha256tree');
     rejects({ instances: { x: { digestFunction: 'blake3', digestFunctions: ['sha256'], ...mem } } }, 'must include the default', 'blake3');
     rejects({ instances: { x: { digestFunctions: [], ...mem } } }, 'non-empty list');
   });

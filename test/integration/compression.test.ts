@@ -11,17 +11,17 @@ import { startTestServer, TestServer } from '../helpers/test-server';
 
 const off = (n: number) => Long.fromNumber(n);
 const ZSTD = re.Compressor.Value.ZSTD;
-/** Compressible but not trivial: random words, like source files and rlibs' symbol tables. */
+/**
+ * Compressible but not trivial: random words, like source files and rlibs' symbol tables. Exactly `size` bytes (it
+ * once came out a byte short whenever the last word ended on `size`, and the bomb test's expected message with it).
+ */
 function textLike(size: number): Buffer {
-  const words = Array.from({ length: 500 }, () => randomBytes(3 + (randomBytes(1)[0] % 8)).toString('hex'));
-  const parts: string[] = [];
+  const words = Array.from({ length: 500 }, () => Buffer.from(`${randomBytes(3 + (randomBytes(1)[0] % 8)).toString('hex')} `));
+  const picks = randomBytes(2 * Math.ceil(size / 7 + 1)); // words are at least 7 bytes with their space
+  const out = Buffer.allocUnsafe(size + 21);
   let n = 0;
-  while (n < size) {
-    const w = words[randomBytes(2).readUInt16LE() % words.length];
-    parts.push(w);
-    n += w.length + 1;
-  }
-  return Buffer.from(parts.join(' ')).subarray(0, size);
+  for (let i = 0; n < size; i += 2) n += words[picks.readUInt16LE(i) % words.length].copy(out, n);
+  return out.subarray(0, size);
 }
 const zName = (b: Pick<TestBlob, 'hash' | 'size'>) => writeName(b).replace('/blobs/', '/compressed-blobs/zstd/');
 const zRead = (b: Pick<TestBlob, 'hash' | 'size'>) => `compressed-blobs/zstd/${b.hash}/${b.size}`;
@@ -125,11 +125,12 @@ describe('zstd compression', () => {
 
     it('rejects bytes that are not zstd, a truncated frame, and a stream longer than the digest', async () => {
       const blob = blobOf(textLike(40_000));
+      assert.equal(blob.size, 40_000);
       await expectStatus(c().byteStream.write(requests(zName(blob), randomBytes(5000), 1000)), Code.INVALID_ARGUMENT, 'zstd stream is corrupt');
       const z = compress(blob.data);
       await expectStatus(c().byteStream.write(requests(zName(blob), z.subarray(0, z.byteLength - 10), 1000)), Code.INVALID_ARGUMENT, 'middle of a frame');
       const bomb = compress(Buffer.alloc(64 * 1024 * 1024)); // 64 MiB of zeros in a few KiB, sent for a 40 kB digest
-      await expectStatus(c().byteStream.write(requests(zName(blob), bomb, 1000)), Code.INVALID_ARGUMENT, 'more than the 40000 bytes');
+      await expectStatus(c().byteStream.write(requests(zName(blob), bomb, 1000)), Code.INVALID_ARGUMENT, `more than the ${blob.size} bytes`);
       const up = await c().cas.batchUpdateBlobs({ requests: [{ digest: blob.digest, data: bomb, compressor: ZSTD }] });
       assert.equal(up.responses[0].status?.code, Code.INVALID_ARGUMENT);
       assert.ok(await missing(blob));
