@@ -33,5 +33,11 @@ scripts/install-rust-crates.sh --no-setup
 scripts/npm-deps.sh
 npm run --silent build
 
-# Test files run in parallel up to the core count; e2e tests take a lock so only one Bazel runs at a time.
-exec node --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout=900000 "${@:-dist/test/}"
+# Only *.test.js files are tests: given a directory, node 20's runner would also run every other module under a
+# `test/` folder (helpers, fixtures, the 30-minute soak's entry point). Files run in parallel up to the core count;
+# e2e tests take a lock so only one Bazel runs at a time.
+if [ $# -eq 0 ]; then
+  mapfile -t files < <(find dist/test -name '*.test.js' | sort)
+  set -- "${files[@]}"
+fi
+exec node --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout=900000 "$@"

@@ -9,12 +9,13 @@ import { LocalWorkers } from './local-workers';
 import { onShutdown, SERVER_FLAGS, serverMain, startOrExit } from './server-main';
 import { startSidePort } from './side-port';
 
-const USAGE = `usage: npm start -- ${SERVER_FLAGS} [--workers N] [--rust-fusion=false]
+const USAGE = `usage: npm start -- ${SERVER_FLAGS} [--workers N] [--rust-fusion=false] [--sandbox auto|bwrap|none]
+--sandbox is passed to the local workers (default auto: bubblewrap when it works here).
 The HTTP side port (the build dashboard, /metrics, /healthz, /readyz) defaults to the gRPC host and port + 1 (127.0.0.1:8981).`;
 
 /** Everything on one machine: cache + execution frontend, scheduler, and N local worker processes. */
 async function main(): Promise<void> {
-  const m = await serverMain('rustexec', USAGE, { workers: 'string', 'rust-fusion': 'boolean' }, nextPort);
+  const m = await serverMain('rustexec', USAGE, { workers: 'string', 'rust-fusion': 'boolean', sandbox: 'string' }, nextPort);
   if (!m) return;
   const { logger, config, args, dataDir, side } = m;
   if (args['rust-fusion'] !== undefined) config.execution.rustFusion = args['rust-fusion'] === true;
@@ -41,7 +42,7 @@ async function main(): Promise<void> {
       count: workerCount,
       schedulerAddress: `127.0.0.1:${frontend.port}`,
       dataDir,
-      extraArgs: tls ? ['--tls-ca', tls.caFile ?? tls.certFile] : [],
+      extraArgs: [...(tls ? ['--tls-ca', tls.caFile ?? tls.certFile] : []), ...(args.sandbox !== undefined ? ['--sandbox', String(args.sandbox)] : [])],
       env: config.security.localWorkerToken ? { RUSTEXEC_TOKEN: config.security.localWorkerToken } : {},
     },
     logger,

@@ -16,7 +16,9 @@ describe('a worker killed with SIGKILL in the middle of a Bazel build', () => {
     release = await acquireBazelLock();
     dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'rustexec-bazel-fault-data-'));
     pidDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'rustexec-bazel-fault-pids-'));
-    server = await startServerProcess({ args: ['--data', dataDir, '--workers', '2'] });
+    // Unsandboxed: the test finds the worker from the action's $PPID through a shared /tmp, which bubblewrap's PID
+    // namespace and private /tmp would hide.
+    server = await startServerProcess({ args: ['--data', dataDir, '--workers', '2', '--sandbox', 'none'] });
     // Each action records the pid of the worker running it (bash's parent) where the test can see it, then sleeps.
     const BUILD = `[genrule(
     name = "slow%d" % i,
