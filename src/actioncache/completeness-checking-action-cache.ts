@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { BlobStore } from '../blobstore/blob-store';
 import { readBlob } from '../blobstore/blob-io';
+import { confirmedMissing } from '../blobstore/confirmed-missing';
 import { Digest } from '../digest/digest';
 import { DigestFunction } from '../digest/digest-function';
 import { re, REv2 } from '../proto';
@@ -9,7 +10,8 @@ import { ActionCache } from './action-cache';
 /**
  * Serves an entry only if every blob it references (outputs, stdout/stderr, trees and the files inside them) is still
  * in the CAS; otherwise it is a miss, so a client never gets a result it cannot download. The FindMissingBlobs call
- * also refreshes the blobs' lifetimes. An entry's digests use its action digest's function.
+ * also refreshes the blobs' lifetimes; its misses are confirmed by reading (a frontend's S3 index may not know another
+ * frontend's upload yet). An entry's digests use its action digest's function.
  */
 export class CompletenessCheckingActionCache implements ActionCache {
   constructor(
@@ -23,7 +25,7 @@ export class CompletenessCheckingActionCache implements ActionCache {
     if (!result) return undefined;
     try {
       const digests = await this.referencedDigests(result, actionDigest.fn);
-      const missing = await this.cas.findMissing(digests);
+      const missing = await confirmedMissing(this.cas, digests);
       if (missing.length === 0) return result;
       this.logger?.debug({ action: actionDigest.toString(), missing: missing.length }, 'action cache entry incomplete; treating as miss');
     } catch (err) {

@@ -3,7 +3,7 @@ import { BlobStore } from '../blobstore/blob-store';
 import { Digest } from '../digest/digest';
 import { DigestFunction } from '../digest/digest-function';
 import { wrap } from '../grpc/status-error';
-import { mapLimit } from './map-limit';
+import { mapLimit } from '../util/map-limit';
 
 /** A blob to upload: bytes in memory (Tree, Directory messages) or a file (outputs, stdout, stderr). */
 export type PendingBlob = { digest: Digest; data: Buffer } | { digest: Digest; file: string };

@@ -4,7 +4,7 @@ import { BlobStore } from '../blobstore/blob-store';
 import { Digest } from '../digest/digest';
 import { DirectoryCache, fetchInputTree, InputTree } from './input-tree';
 import { FileCache } from './file-cache';
-import { mapLimit } from './map-limit';
+import { mapLimit } from '../util/map-limit';
 
 export interface InputRootOptions {
   fileCache: FileCache;

@@ -4,9 +4,10 @@ import { readBlob } from '../blobstore/blob-io';
 import { Digest } from '../digest/digest';
 import { invalidArgument, wrap } from '../grpc/status-error';
 import { re, REv2 } from '../proto';
-import { mapLimit } from './map-limit';
+import { mapLimit } from '../util/map-limit';
 import { missingBlobsError } from '../grpc/missing-blobs-error';
 import { checkName, symlinkStaysInside } from './path-safety';
+import { confirmedMissing } from '../blobstore/confirmed-missing';
 
 export interface InputFile {
   /** Relative to the input root, '/'-separated. */
@@ -44,7 +45,7 @@ export async function fetchInputTree(store: BlobStore, root: Digest, cache?: Dir
       if (b && !cache?.has(l.digest.key)) cache?.set(l.digest.key, decodeDirectory(b, l.digest));
     }
     const unique = [...new Map(level.filter((l) => !cache?.has(l.digest.key) && !known.has(l.digest.key)).map((l) => [l.digest.key, l.digest])).values()];
-    const absent = new Set((await store.findMissing(unique)).map((d) => d.key));
+    const absent = new Set((await confirmedMissing(store, unique)).map((d) => d.key));
     for (const d of unique) if (absent.has(d.key)) missing.set(d.key, d);
     const present = unique.filter((d) => !absent.has(d.key));
     const decoded = new Map<string, REv2.Directory>();
@@ -60,7 +61,7 @@ export async function fetchInputTree(store: BlobStore, root: Digest, cache?: Dir
     level = next;
   }
   const files = [...new Map(tree.files.map((f) => [f.digest.key, f.digest])).values()];
-  for (const d of await store.findMissing(files)) missing.set(d.key, d);
+  for (const d of await confirmedMissing(store, files)) missing.set(d.key, d);
   if (missing.size > 0) throw missingBlobsError([...missing.values()], 'input blob');
   checkSymlinks(tree);
   return tree;
