@@ -5,6 +5,7 @@ import { ZSTD } from '../compression/compressor';
 import { unary } from '../grpc/handlers';
 import { re, REv2, semver } from '../proto';
 import { acceptedFunctions, Instances } from './instance';
+import { SUPPORTED_NODE_PROPERTIES } from '../worker/node-properties';
 
 export interface CapabilitiesOptions {
   maxBatchTotalSizeBytes: number;
@@ -34,6 +35,7 @@ export function capabilitiesService(instances: Instances, options: CapabilitiesO
           digestFunctions: fns,
           execEnabled: options.execEnabled(inst.name),
           executionPriorityCapabilities: priorities,
+          supportedNodeProperties: [...SUPPORTED_NODE_PROPERTIES],
         },
         lowApiVersion: semver.SemVer.create({ major: 2, minor: 0 }),
         highApiVersion: semver.SemVer.create({ major: 2, minor: 3 }),

@@ -13,6 +13,7 @@ import { inlineOutputs } from './inline-outputs';
 import { Instance, Instances } from './instance';
 import { missingBlobsError } from '../grpc/missing-blobs-error';
 import { checkInputs } from './check-inputs';
+import { validateCommand } from './validate-command';
 import { requestMetadata } from './request-metadata';
 import { SubmitObserver } from './submitted-action';
 import { durationMs } from '../util/proto-time';
@@ -76,6 +77,7 @@ export function executionService(instances: Instances, scheduler: Scheduler, opt
         }
       }
       const command = await loadProto(inst, commandDigest, re.Command, 'Command');
+      validateCommand(command);
       const { missing, directories, files, fileBytes } = await checkInputs(inst.cas, inputRoot);
       if (missing.length > 0) {
         log.info({ missing: missing.length }, 'inputs missing');

@@ -13,7 +13,8 @@ import { putBlob } from '../blobstore/blob-io';
 import { ExecutionEvents, Executor } from './executor';
 import { ProcessGroupCpu } from './process-group-cpu';
 import { waitForRmeta } from './rmeta-watcher';
-import { InputRoot } from './input-root';
+import { InputRoot, ownInode } from './input-root';
+import { wantedOutputProperties } from './node-properties';
 import { OutputCollector } from './output-collector';
 import { relativeComponents } from './path-safety';
 import { Runner } from './runner';
@@ -95,6 +96,7 @@ export class ActionExecutor implements Executor {
       const command = a.command;
       const inputRoot = Digest.fromProto(a.action.inputRootDigest, fn, 'action.input_root_digest');
       const specs = this.o.outputs.specs(command);
+      const wanted = wantedOutputProperties(command);
       const cwd = path.join(root, ...relativeComponents(command.workingDirectory ?? '', 'working_directory'));
       await fsp.rm(root, { recursive: true, force: true });
 
@@ -105,7 +107,12 @@ export class ActionExecutor implements Executor {
       log.debug({ files: tree.files.length, dirs: tree.dirs.length }, 'input root ready');
       await fsp.mkdir(cwd, { recursive: true });
       await this.o.outputs.prepare(root, specs);
-      if (this.o.runAs) await chownDirectories(root, this.o.runAs);
+      if (this.o.runAs) {
+        await chownDirectories(root, this.o.runAs);
+        // Inputs with their own mode get their own inode: the action's user owns it, so the mode means what it says.
+        for (const f of tree.files) if (ownInode(f)) await fsp.chown(path.join(root, f.path), this.o.runAs.uid, this.o.runAs.gid);
+      }
+      await this.o.inputRoot.finishDirectories(root, tree);
 
       const timeoutMs = durationMs(a.timeout) || durationMs(a.action.timeout) || (this.o.defaultTimeoutMs ?? 3_600_000);
       phase = 'running the command';
@@ -133,7 +140,7 @@ export class ActionExecutor implements Executor {
       await uploadBlobs(store, [{ digest: stdoutDigest, file: stdoutPath }, { digest: stderrDigest, file: stderrPath }]);
       // After a timeout the outputs are likely incomplete: report only what explains the failure.
       const legacy = (command.outputPaths ?? []).length === 0;
-      const outputs = run.timedOut ? {} : await this.o.outputs.collect(store, fn, root, specs, legacy, command.outputDirectoryFormat ?? 0);
+      const outputs = run.timedOut ? {} : await this.o.outputs.collect(store, fn, root, specs, legacy, command.outputDirectoryFormat ?? 0, wanted);
       meta.outputUploadCompletedTimestamp = ts();
       meta.workerCompletedTimestamp = ts();
       const result = re.ActionResult.create({ ...outputs, exitCode: run.exitCode, stdoutDigest: stdoutDigest.toProto(), stderrDigest: stderrDigest.toProto(), executionMetadata: meta });

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { createWriteStream, promises as fsp, WriteStream } from 'node:fs';
+import { constants as fsConstants, createWriteStream, promises as fsp, WriteStream } from 'node:fs';
 import * as path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -134,14 +134,32 @@ export class FileCache {
   }
 
   /** Places the blob at `dest` (which must not exist): a hardlink to the cached file, or a copy across devices. */
-  async link(store: BlobStore, digest: Digest, executable: boolean, dest: string): Promise<void> {
+  link(store: BlobStore, digest: Digest, executable: boolean, dest: string): Promise<void> {
+    return this.place(store, digest, executable, dest, linkOrCopy);
+  }
+
+  /**
+   * Places the blob at `dest` as a file of its own (a reflink where the filesystem can, else a copy), for inputs whose
+   * mode or mtime differ from the cached file's: setting them on a hardlink would change the cache's inode, and with
+   * it every other input root sharing it.
+   */
+  copy(store: BlobStore, digest: Digest, executable: boolean, dest: string): Promise<void> {
+    return this.place(store, digest, executable, dest, (src, d) => fsp.copyFile(src, d, fsConstants.COPYFILE_EXCL | fsConstants.COPYFILE_FICLONE));
+  }
+
+  /** The mode every cached file has (a hardlink of it shows this mode). */
+  static modeOf(executable: boolean): number {
+    return executable ? 0o555 : 0o444;
+  }
+
+  private async place(store: BlobStore, digest: Digest, executable: boolean, dest: string, put: (src: string, dest: string) => Promise<void>): Promise<void> {
     const key = keyOf(digest, executable);
     for (let attempt = 0; ; attempt++) {
       const cached = this.lru.get(key);
       if (attempt === 0) this.options.onLookup?.(cached !== undefined);
       const entry = cached ?? (await this.fetch(store, key, digest, executable));
       try {
-        await linkOrCopy(entry.file, dest);
+        await put(entry.file, dest);
         return;
       } catch (err) {
         // Evicted between lookup and link: fetch it again (once).
@@ -170,7 +188,7 @@ export class FileCache {
       out = createWriteStream(tmp, { mode: 0o644 });
       await pipeline(source, verifier(digest), out);
       // Read-only: every input root shares this inode, so an action writing into an input must not reach the cache.
-      await fsp.chmod(tmp, executable ? 0o555 : 0o444);
+      await fsp.chmod(tmp, FileCache.modeOf(executable));
       // A unique name per download, so a late unlink of an evicted entry never hits a newer file.
       const file = path.join(this.filesDir, `${key}.${seq}`);
       await fsp.rename(tmp, file);

@@ -2,7 +2,8 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { BlobStore } from '../blobstore/blob-store';
 import { Digest } from '../digest/digest';
-import { DirectoryCache, fetchInputTree, InputTree } from './input-tree';
+import { DirectoryCache, fetchInputTree, InputFile, InputTree } from './input-tree';
+import { applyProperties } from './node-properties';
 import { FileCache } from './file-cache';
 import { mapLimit } from '../util/map-limit';
 
@@ -30,9 +31,33 @@ export class InputRoot {
     for (const d of tree.dirs) await fsp.mkdir(path.join(dir, d));
     await mapLimit(tree.files, this.options.concurrency ?? 16, async (f) => {
       signal?.throwIfAborted();
-      await this.options.fileCache.link(store, f.digest, f.executable, path.join(dir, f.path));
+      const dest = path.join(dir, f.path);
+      if (!ownInode(f)) return this.options.fileCache.link(store, f.digest, f.executable, dest);
+      await this.options.fileCache.copy(store, f.digest, f.executable, dest);
+      await applyProperties(dest, { mode: f.props?.mode ?? FileCache.modeOf(f.executable), mtime: f.props?.mtime });
     });
-    for (const s of tree.symlinks) await fsp.symlink(s.target, path.join(dir, s.path));
+    for (const s of tree.symlinks) {
+      await fsp.symlink(s.target, path.join(dir, s.path));
+      if (s.props) await applyProperties(path.join(dir, s.path), s.props, true);
+    }
     return tree;
   }
+
+  /**
+   * Gives directories the mode and mtime their Directory messages ask for. Last, after everything else was created in
+   * them (output parents included), since each new entry changes a directory's mtime; deepest first.
+   */
+  async finishDirectories(dir: string, tree: InputTree): Promise<void> {
+    const byDepth = [...tree.dirProps].sort((a, b) => depth(b.path) - depth(a.path));
+    for (const d of byDepth) await applyProperties(path.join(dir, d.path), d.props);
+  }
+}
+
+/** Whether the file needs an inode of its own: a mode or mtime the shared cached file does not have. */
+export function ownInode(f: InputFile): boolean {
+  return !!f.props && (f.props.mtime !== undefined || (f.props.mode !== undefined && f.props.mode !== FileCache.modeOf(f.executable)));
+}
+
+function depth(p: string): number {
+  return p === '' ? 0 : p.split('/').length;
 }

@@ -8,12 +8,15 @@ import { mapLimit } from '../util/map-limit';
 import { missingBlobsError } from '../grpc/missing-blobs-error';
 import { checkName, symlinkStaysInside } from './path-safety';
 import { confirmedMissing } from '../blobstore/confirmed-missing';
+import { InputProperties, inputProperties } from './node-properties';
 
 export interface InputFile {
   /** Relative to the input root, '/'-separated. */
   path: string;
   digest: Digest;
   executable: boolean;
+  /** NodeProperties the worker honours (mode, mtime): such a file gets its own inode, never the cache's. */
+  props?: InputProperties;
 }
 
 /** A validated, fully known input tree: every path is safe and every blob exists in the CAS. */
@@ -21,7 +24,9 @@ export interface InputTree {
   /** Directories other than the root, parents before children. */
   dirs: string[];
   files: InputFile[];
-  symlinks: { path: string; target: string }[];
+  symlinks: { path: string; target: string; props?: InputProperties }[];
+  /** Directories (the root is '') whose Directory message carries honoured NodeProperties. */
+  dirProps: { path: string; props: InputProperties }[];
 }
 
 /** Decoded Directory messages shared across actions (toolchain trees repeat in every rustc action). */
@@ -34,7 +39,7 @@ const MAX_DIRECTORY_BYTES = 16 * 1024 * 1024;
  * every missing blob (directories and files) is reported in one FAILED_PRECONDITION.
  */
 export async function fetchInputTree(store: BlobStore, root: Digest, cache?: DirectoryCache, knownDirectories: Uint8Array[] = []): Promise<InputTree> {
-  const tree: InputTree = { dirs: [], files: [], symlinks: [] };
+  const tree: InputTree = { dirs: [], files: [], symlinks: [], dirProps: [] };
   const missing = new Map<string, Digest>();
   // Keyed by their own digest: a blob that is not part of this tree is simply never looked up.
   const known = new Map(knownDirectories.map((b) => [Digest.compute(b, root.fn).key, b]));
@@ -92,9 +97,12 @@ function addEntries(tree: InputTree, next: { path: string; digest: Digest }[], d
     seen.add(name);
     return dirPath ? `${dirPath}/${name}` : name;
   };
+  const dirProps = inputProperties(dir.nodeProperties, 'directory', `"${dirPath || '.'}"`);
+  if (dirProps) tree.dirProps.push({ path: dirPath, props: dirProps });
   for (const f of dir.files) {
     const path = join(f.name ?? '', 'file');
-    tree.files.push({ path, digest: Digest.fromProto(f.digest, digest.fn, `digest of input file "${path}"`), executable: !!f.isExecutable });
+    const props = inputProperties(f.nodeProperties, 'file', `"${path}"`);
+    tree.files.push({ path, digest: Digest.fromProto(f.digest, digest.fn, `digest of input file "${path}"`), executable: !!f.isExecutable, ...(props && { props }) });
   }
   for (const d of dir.directories) {
     const path = join(d.name ?? '', 'directory');
@@ -104,7 +112,8 @@ function addEntries(tree: InputTree, next: { path: string; digest: Digest }[], d
   for (const s of dir.symlinks) {
     const path = join(s.name ?? '', 'symlink');
     if (!s.target) throw invalidArgument(`unsafe input tree: symlink "${path}" has an empty target`);
-    tree.symlinks.push({ path, target: s.target });
+    const props = inputProperties(s.nodeProperties, 'symlink', `"${path}"`);
+    tree.symlinks.push({ path, target: s.target, ...(props && { props }) });
   }
 }
 

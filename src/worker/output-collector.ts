@@ -6,7 +6,8 @@ import { invalidArgument } from '../grpc/status-error';
 import { re, REv2 } from '../proto';
 import { digestFile, PendingBlob, uploadBlobs } from './blob-uploader';
 import { buildOutputTree } from './output-tree-builder';
-import { relativeComponents } from './path-safety';
+import { outputPathComponents, relativeComponents } from './path-safety';
+import { lstatExact, NO_PROPERTIES, reportedProperties, WantedProperties } from './node-properties';
 
 type Kind = 'any' | 'file' | 'directory';
 
@@ -29,9 +30,9 @@ export class OutputCollector {
   specs(command: REv2.ICommand): OutputSpec[] {
     const wd = command.workingDirectory ?? '';
     const one = (p: string, kind: Kind): OutputSpec => {
-      const rel = relativeComponents(p, 'output path');
-      if (rel.length === 0 && kind !== 'directory' && kind !== 'any') throw invalidArgument(`output file ${JSON.stringify(p)} names the working directory itself`);
-      return { path: p, rootPath: relativeComponents(path.posix.join(wd, p), `output path ${JSON.stringify(p)} joined with working_directory`).join('/'), kind };
+      const rootPath = outputPathComponents(p, wd, 'output path').join('/');
+      if (kind === 'file' && rootPath === relativeComponents(wd, 'working_directory').join('/')) throw invalidArgument(`output file ${JSON.stringify(p)} names the working directory itself`);
+      return { path: p, rootPath, kind };
     };
     if ((command.outputPaths ?? []).length > 0) return command.outputPaths!.map((p) => one(p, 'any'));
     return [...(command.outputFiles ?? []).map((p) => one(p, 'file')), ...(command.outputDirectories ?? []).map((p) => one(p, 'directory'))];
@@ -47,24 +48,26 @@ export class OutputCollector {
   }
 
   /** Uploads every output that exists (absent outputs are simply not reported) and returns the result fields. */
-  async collect(store: BlobStore, fn: DigestFunction, root: string, specs: OutputSpec[], legacy: boolean, treeFormat: number): Promise<CollectedOutputs> {
+  /** `wanted`: the NodeProperties `output_node_properties` asked for, set on every output node (Tree entries too). */
+  async collect(store: BlobStore, fn: DigestFunction, root: string, specs: OutputSpec[], legacy: boolean, treeFormat: number, wanted: WantedProperties = NO_PROPERTIES): Promise<CollectedOutputs> {
     const result: CollectedOutputs = { outputFiles: [], outputDirectories: [], outputSymlinks: [], outputFileSymlinks: [], outputDirectorySymlinks: [] };
     const blobs: PendingBlob[] = [];
     for (const s of specs) {
       const abs = path.join(root, s.rootPath);
       if (!(await this.checkInside(root, path.dirname(abs), s))) continue;
-      const st = await fsp.lstat(abs).catch(() => undefined);
+      const st = await lstatExact(abs).catch(() => undefined);
       if (!st) continue;
+      const nodeProperties = reportedProperties(st, wanted);
       if (st.isSymbolicLink()) {
-        const link = re.OutputSymlink.create({ path: s.path, target: await fsp.readlink(abs) });
+        const link = re.OutputSymlink.create({ path: s.path, target: await fsp.readlink(abs), nodeProperties });
         result.outputSymlinks.push(link);
         if (legacy) (s.kind === 'directory' ? result.outputDirectorySymlinks : result.outputFileSymlinks).push(link);
       } else if (st.isFile()) {
         const digest = await digestFile(abs, fn);
         blobs.push({ digest, file: abs });
-        result.outputFiles.push(re.OutputFile.create({ path: s.path, digest: digest.toProto(), isExecutable: (st.mode & 0o100) !== 0 }));
+        result.outputFiles.push(re.OutputFile.create({ path: s.path, digest: digest.toProto(), isExecutable: (Number(st.mode) & 0o100) !== 0, nodeProperties }));
       } else if (st.isDirectory()) {
-        const built = await buildOutputTree(abs, fn);
+        const built = await buildOutputTree(abs, fn, wanted);
         blobs.push(...built.blobs);
         const withRoot = treeFormat !== re.Command.OutputDirectoryFormat.TREE_ONLY;
         result.outputDirectories.push(re.OutputDirectory.create({ path: s.path, treeDigest: built.treeDigest.toProto(), rootDirectoryDigest: withRoot ? built.rootDigest.toProto() : null }));

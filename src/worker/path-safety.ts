@@ -57,3 +57,16 @@ function resolveInside(base: string[], target: string, symlinks: ReadonlyMap<str
   }
   return stack;
 }
+
+/**
+ * An output path as the Command names it, relative to `workingDirectory` (spec: no leading or trailing slash), resolved
+ * to components relative to the input root; INVALID_ARGUMENT when it is absolute, ends in '/', or leaves the root
+ * ("../x" from working directory "sub" is "x", inside it).
+ */
+export function outputPathComponents(p: string, workingDirectory: string, what: string): string[] {
+  if (p.includes('\0')) throw invalidArgument(`${what} ${JSON.stringify(p)} contains a NUL byte`);
+  if (path.posix.isAbsolute(p)) throw invalidArgument(`${what} ${JSON.stringify(p)} is absolute; output paths are relative to the working directory`);
+  if (p.endsWith('/')) throw invalidArgument(`${what} ${JSON.stringify(p)} ends with "/"; output paths have no trailing slash`);
+  const wd = relativeComponents(workingDirectory, 'working_directory');
+  return relativeComponents([...wd, p].join('/'), `${what} ${JSON.stringify(p)} (from working_directory ${JSON.stringify(workingDirectory)}) as`);
+}

@@ -53,6 +53,7 @@ export interface ActionSpec {
   outputPaths?: string[];
   outputFiles?: string[];
   outputDirectories?: string[];
+  outputNodeProperties?: string[];
   workingDirectory?: string;
   timeoutSeconds?: number;
   doNotCache?: boolean;
@@ -130,6 +131,7 @@ export async function startExecutionFixture(
           outputFiles: o.outputFiles ?? [],
           outputDirectories: o.outputDirectories ?? [],
           workingDirectory: o.workingDirectory ?? '',
+          outputNodeProperties: o.outputNodeProperties ?? [],
         }),
       );
       const action = encode(
