@@ -56,6 +56,7 @@ export function parseInvocation(rustc: string, args: string[], cwd: string): Rus
   let target: string | undefined;
   let test = false;
   let incremental = false;
+  let linkerFlag: string | undefined;
   const abs = (p: string) => path.resolve(cwd, p);
   // Flags that take a value as the next argument (or as --flag=value).
   const valued = new Set(['--crate-name', '--crate-type', '--emit', '--out-dir', '-o', '--extern', '-L', '--target', '--edition', '--cfg', '--check-cfg', '-C', '--codegen', '--cap-lints', '-A', '-W', '-D', '-F', '--allow', '--warn', '--deny', '--forbid', '--force-warn', '--error-format', '--json', '--remap-path-prefix', '--sysroot', '-l', '--print', '--explain', '--color', '--diagnostic-width', '--crate-attr', '-Z', '--env-set']);
@@ -109,7 +110,9 @@ export function parseInvocation(rustc: string, args: string[], cwd: string): Rus
         const [k, v] = splitOnce(value);
         if (k === 'extra-filename') extraFilename = v ?? '';
         if (k === 'incremental') incremental = true;
-        if (k === 'linker' || k === 'link-arg' || k === 'link-args' || k === 'save-temps' || k === 'split-debuginfo' || k === 'profile-generate' || k === 'profile-use') {
+        // Linker flags only matter to a compile that links (checked below): a library compile ignores them.
+        if (k === 'linker' || k === 'link-arg' || k === 'link-args') linkerFlag ??= k;
+        if (k === 'save-temps' || k === 'split-debuginfo' || k === 'profile-generate' || k === 'profile-use') {
           return { local: `-C ${k} (not modelled by the remote path)` };
         }
         break;
@@ -128,6 +131,8 @@ export function parseInvocation(rustc: string, args: string[], cwd: string): Rus
   const types = crateTypes.length ? crateTypes : ['bin'];
   const unknownType = types.find((t) => !['lib', 'rlib', 'bin', 'proc-macro'].includes(t));
   if (unknownType) return { local: `crate type ${unknownType} (only lib, rlib, bin and proc-macro are modelled)` };
+  const links = test || types.some((t) => t !== 'lib' && t !== 'rlib');
+  if (linkerFlag && links) return { local: `-C ${linkerFlag} on a compile that links: the link runs here, with this machine's linker (a DTLTO link's distributor sends its backend compiles to the pool)` };
   return {
     rustc,
     args,
@@ -141,7 +146,7 @@ export function parseInvocation(rustc: string, args: string[], cwd: string): Rus
     searchPaths,
     target,
     remaps,
-    links: test || types.some((t) => t !== 'lib' && t !== 'rlib'),
+    links,
     test,
     incremental,
   };

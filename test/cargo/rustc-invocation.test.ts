@@ -35,6 +35,15 @@ describe('parseInvocation', () => {
     assert.equal(compileKind(bs), 'build-script');
   });
 
+  it('sends a library compile with linker flags (the DTLTO recipe) remote, and keeps a compile that links local', () => {
+    const dtlto = ['-C', 'linker-plugin-lto', '-C', 'linker=clang-22', '-C', 'link-arg=-fuse-ld=lld-22', '-C', 'link-arg=-fthinlto-distributor=/x/rustexec-dtlto'];
+    assert.equal(inv([...LIB, ...dtlto]).crateName, 'regex');
+    const bin = parseInvocation(RUSTC, ['--crate-name', 'app', 'src/main.rs', '--crate-type', 'bin', '--out-dir', '/t', ...dtlto], '/ws');
+    assert.ok('local' in bin && /-C linker on a compile that links/.test(bin.local), JSON.stringify(bin));
+    const pm = parseInvocation(RUSTC, ['--crate-name', 'd', 'lib.rs', '--crate-type', 'proc-macro', '--out-dir', '/t', '-C', 'link-arg=-Wl,-z,now'], '/ws');
+    assert.ok('local' in pm && /-C link-arg on a compile that links/.test(pm.local), JSON.stringify(pm));
+  });
+
   it('marks incremental compiles (they run locally, with their dependency record written)', () => {
     assert.equal(inv([...LIB, '-C', 'incremental=/ws/target/debug/incremental']).incremental, true);
     assert.equal(inv(LIB).incremental, false);
