@@ -14,38 +14,46 @@ const others = (values: Record<string, number>, unit: string, digits = 1) =>
   [SHA256, SHA256TREE].map((f) => `${f === SHA256 ? 'SHA-256' : 'SHA256TREE'} ${values[f.name].toFixed(digits)} ${unit}`).join(', ');
 const medians = (xs: Record<string, number[]>) => Object.fromEntries(Object.entries(xs).map(([k, v]) => [k, med(v)]));
 
+export interface DigestBenchOptions {
+  /** Within `npm run bench`: 16 MiB instead of 64 MiB, one gRPC round instead of three, fewer repetitions (≈ 4× faster). */
+  short?: boolean;
+}
+
 /**
  * BLAKE3 and SHA256TREE against SHA-256 in the same run: hashing small and large blobs in process, then
  * FindMissingBlobs and a 64 MiB ByteStream write/read over gRPC (the server hashes every upload). Runs alternate so
  * all see the same load.
  */
-export async function digestFunctionsBench(): Promise<void> {
-  const small = Array.from({ length: 10_000 }, () => randomBytes(1024));
+export async function digestFunctionsBench(options: DigestBenchOptions = {}): Promise<void> {
+  const reps = options.short ? 3 : 7;
+  const rounds = options.short ? 1 : 3;
+  const small = Array.from({ length: options.short ? 3000 : 10_000 }, () => randomBytes(1024));
   const perBlob: Record<string, number> = {};
-  for (const fn of FNS) perBlob[fn.name] = ((await medianMs(() => small.forEach((b) => Digest.compute(b, fn)), 7)) * 1000) / small.length;
+  for (const fn of FNS) perBlob[fn.name] = ((await medianMs(() => small.forEach((b) => Digest.compute(b, fn)), reps)) * 1000) / small.length;
   report('digest: hash a 1 KiB blob, BLAKE3 vs SHA-256', perBlob.blake3, 'µs', `${others(perBlob, 'µs', 2)} (BLAKE3 ${(perBlob.blake3 / perBlob.sha256).toFixed(2)}×)`);
   const streamed: Record<string, number> = {};
-  for (const fn of FNS) streamed[fn.name] = ((await medianMs(() => small.forEach((b) => fn.createHash().update(b).digest('hex')), 7)) * 1000) / small.length;
+  for (const fn of FNS) streamed[fn.name] = ((await medianMs(() => small.forEach((b) => fn.createHash().update(b).digest('hex')), reps)) * 1000) / small.length;
   report('digest: stream-hash a 1 KiB blob (upload path), BLAKE3 vs SHA-256', streamed.blake3, 'µs', others(streamed, 'µs', 2));
 
-  const size = 64 * 1024 * 1024;
+  const size = (options.short ? 16 : 64) * 1024 * 1024;
+  const sizeLabel = `${size / 1024 / 1024} MiB`;
   const blob = randomBytes(size);
   const mibs = (ms: number) => size / 1024 / 1024 / (ms / 1000);
   const large: Record<string, number> = {};
-  for (const fn of FNS) large[fn.name] = mibs(await medianMs(() => fn.createHash().update(blob).digest('hex'), 5, 1));
-  report('digest: hash 64 MiB, BLAKE3 vs SHA-256', large.blake3, 'MiB/s', others(large, 'MiB/s', 0));
+  for (const fn of FNS) large[fn.name] = mibs(await medianMs(() => fn.createHash().update(blob).digest('hex'), options.short ? 3 : 5, 1));
+  report(`digest: hash ${sizeLabel}, BLAKE3 vs SHA-256`, large.blake3, 'MiB/s', others(large, 'MiB/s', 0));
 
   const server = await startBenchServer();
   try {
     const fmb = perFn();
     const digests = Object.fromEntries(FNS.map((fn) => [fn.name, Array.from({ length: 10_000 }, () => re.Digest.create({ hash: randomBytes(32).toString('hex'), sizeBytes: Long.fromNumber(1000) }))]));
-    for (let round = 0; round < 3; round++) {
-      for (const fn of FNS) fmb[fn.name].push(await medianMs(() => server.findMissing({ digestFunction: fn.id, blobDigests: digests[fn.name] }), 5));
+    for (let round = 0; round < rounds; round++) {
+      for (const fn of FNS) fmb[fn.name].push(await medianMs(() => server.findMissing({ digestFunction: fn.id, blobDigests: digests[fn.name] }), reps));
     }
     report('cache: FindMissingBlobs 10k digests, BLAKE3 vs SHA-256', med(fmb.blake3), 'ms', others(medians(fmb), 'ms'));
 
     const batch = perFn();
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < rounds; round++) {
       for (const fn of FNS) {
         const blobs = Array.from({ length: 1000 }, () => randomBytes(1024));
         const requests = blobs.map((data) => ({ digest: Digest.compute(data, fn).toProto(), data }));
@@ -54,11 +62,11 @@ export async function digestFunctionsBench(): Promise<void> {
         batch[fn.name].push(Number(process.hrtime.bigint() - t) / 1e6);
       }
     }
-    report('cache: BatchUpdateBlobs 1000 × 1 KiB, BLAKE3 vs SHA-256', med(batch.blake3), 'ms', `${others(medians(batch), 'ms')} (medians of 3)`);
+    report('cache: BatchUpdateBlobs 1000 × 1 KiB, BLAKE3 vs SHA-256', med(batch.blake3), 'ms', `${others(medians(batch), 'ms')} (median of ${rounds})`);
 
     const writes = perFn();
     const reads = perFn();
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < rounds; round++) {
       for (const fn of FNS) {
         const data = randomBytes(size); // a fresh blob each time: a stored one would finish early
         const d = Digest.compute(data, fn);
@@ -69,8 +77,8 @@ export async function digestFunctionsBench(): Promise<void> {
         reads[fn.name].push(mibs(await medianMs(() => server.read(blobPath), 1, 0)));
       }
     }
-    report('cache: ByteStream write 64 MiB, BLAKE3 vs SHA-256', med(writes.blake3), 'MiB/s', `${others(medians(writes), 'MiB/s', 0)} (medians of 3)`);
-    report('cache: ByteStream read 64 MiB, BLAKE3 vs SHA-256', med(reads.blake3), 'MiB/s', `${others(medians(reads), 'MiB/s', 0)} (medians of 3)`);
+    report(`cache: ByteStream write ${sizeLabel}, BLAKE3 vs SHA-256`, med(writes.blake3), 'MiB/s', `${others(medians(writes), 'MiB/s', 0)} (median of ${rounds})`);
+    report(`cache: ByteStream read ${sizeLabel}, BLAKE3 vs SHA-256`, med(reads.blake3), 'MiB/s', `${others(medians(reads), 'MiB/s', 0)} (median of ${rounds})`);
   } finally {
     await server.close();
   }

@@ -28,15 +28,21 @@ const cpuMs = (fn: () => void) => {
  * zstd (zstd-napi) on real Rust artifacts, and the storage decision: blobs stored as sent (raw) and compressed on the
  * fly for `compressed-blobs` reads, against blobs stored zstd-compressed (decompressed for plain reads).
  */
-export async function zstdBench(): Promise<void> {
+export interface ZstdBenchOptions {
+  /** Within `npm run bench`: 2–3 timed runs per measurement instead of 3–5. */
+  short?: boolean;
+}
+
+export async function zstdBench(options: ZstdBenchOptions = {}): Promise<void> {
+  const [reps, readReps] = options.short ? [2, 3] : [3, 5];
   const corpus = rustCorpus();
   const total = corpus.reduce((n, b) => n + b.byteLength, 0);
   const mib = total / 1024 / 1024;
   const packed: Record<number, Buffer[]> = {};
   for (const level of [1, 3]) {
-    const ms = await medianMs(() => (packed[level] = corpus.map((b) => compressBuffer(b, level))), 3, 1);
+    const ms = await medianMs(() => (packed[level] = corpus.map((b) => compressBuffer(b, level))), reps, 1);
     const size = packed[level].reduce((n, b) => n + b.byteLength, 0);
-    const dms = await medianMs(() => packed[level].forEach((z, i) => decompressExactly(z, corpus[i].byteLength, 'bench')), 3, 1);
+    const dms = await medianMs(() => packed[level].forEach((z, i) => decompressExactly(z, corpus[i].byteLength, 'bench')), reps, 1);
     report(`zstd level ${level} on ${corpus.length} Rust artifacts (${mib.toFixed(0)} MiB): compress`, mib / (ms / 1000), 'MiB/s', `ratio ${(total / size).toFixed(2)}, decompress ${(mib / (dms / 1000)).toFixed(0)} MiB/s`);
   }
 
@@ -61,10 +67,10 @@ export async function zstdBench(): Promise<void> {
     await server.write(`blobs/${d}`, big);
     await server.write(`blobs/${dz}`, bigZ);
     const rate = (ms: number) => big.byteLength / 2 ** 20 / (ms / 1000);
-    const rawPlain = rate(await medianMs(() => server.read(`blobs/${d}`), 5, 1));
-    const rawCompressed = rate(await medianMs(() => server.read(`compressed-blobs/zstd/${d}`), 5, 1));
-    const zCompressed = rate(await medianMs(() => server.read(`blobs/${dz}`), 5, 1));
-    const zPlain = rate(await medianMs(async () => decompressExactly(await server.read(`blobs/${dz}`), big.byteLength, 'bench'), 5, 1));
+    const rawPlain = rate(await medianMs(() => server.read(`blobs/${d}`), readReps, 1));
+    const rawCompressed = rate(await medianMs(() => server.read(`compressed-blobs/zstd/${d}`), readReps, 1));
+    const zCompressed = rate(await medianMs(() => server.read(`blobs/${dz}`), readReps, 1));
+    const zPlain = rate(await medianMs(async () => decompressExactly(await server.read(`blobs/${dz}`), big.byteLength, 'bench'), readReps, 1));
     const label = `${(big.byteLength / 2 ** 20).toFixed(0)} MiB rlib`;
     report(`storage raw: read ${label}, plain / compressed-blobs`, rawPlain, 'MiB/s', `compressed-blobs ${rawCompressed.toFixed(0)} MiB/s`);
     report(`storage zstd-3: read ${label}, plain / compressed-blobs`, zPlain, 'MiB/s', `compressed-blobs ${zCompressed.toFixed(0)} MiB/s (content MiB/s)`);
