@@ -34,10 +34,17 @@ scripts/npm-deps.sh
 npm run --silent build
 
 # Only *.test.js files are tests: given a directory, node 20's runner would also run every other module under a
-# `test/` folder (helpers, fixtures, the 30-minute soak's entry point). Files run in parallel up to the core count;
-# e2e tests take a lock so only one Bazel runs at a time.
+# `test/` folder (helpers, fixtures, the 30-minute soak's entry point). Files run in parallel up to the core count,
+# the longest first (so the suite does not end on one long file with the other slot idle), then the rest in order;
+# e2e tests take one of two Bazel slots (test/e2e/bazel-harness.ts).
 if [ $# -eq 0 ]; then
-  mapfile -t files < <(find dist/test -name '*.test.js' | sort)
+  longest=(e2e/bazel-rust cargo/cargo-wrapper e2e/bazel-scale-out e2e/dashboard dtlto/dtlto-cargo soak/soak helm/deployment
+    fuzz/rpc-fuzz e2e/crash-trials cargo/cargo-faults e2e/bazel-remote-execution e2e/bazel-auth e2e/bazel-cache dtlto/burst-fairness)
+  files=()
+  for f in "${longest[@]}"; do [ -f "dist/test/$f.test.js" ] && files+=("dist/test/$f.test.js"); done
+  while IFS= read -r f; do
+    case " ${files[*]} " in *" $f "*) ;; *) files+=("$f") ;; esac
+  done < <(find dist/test -name '*.test.js' | sort)
   set -- "${files[@]}"
 fi
 exec node --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout=900000 "$@"

@@ -9,7 +9,7 @@ export { ALL_IN_ONE, ServerProcess, ServerProcessOptions, startServerProcess } f
 /**
  * Helpers to drive the real Bazel (Debian's 4.2.3) against our server from tests. Each workspace gets its own output
  * base and private HOME; `shutdown()` stops its Bazel server. Take `acquireBazelLock()` in every test that runs Bazel:
- * Bazel servers are memory-hungry JVMs and the machines have two cores, so only one runs at a time across the suite.
+ * Bazel servers are memory-hungry JVMs, so at most BAZEL_TESTS_AT_ONCE (default 2) run at a time across the suite.
  */
 
 export interface BazelWorkspace {
@@ -198,35 +198,44 @@ export function parseJsonStream(text: string): unknown[] {
   return out;
 }
 
-/** The lock every Bazel test takes (see `acquireBazelLock`). */
+/** The locks Bazel tests take (see `acquireBazelLock`): `${BAZEL_LOCK_DIR}.0`, `.1`, … */
 export const BAZEL_LOCK_DIR = path.join(os.tmpdir(), 'rustexec-bazel-test.lock');
 
-/** Takes the suite-wide Bazel lock: only one Bazel test runs at a time across parallel test files. Returns the release. */
+/**
+ * Takes one of the suite-wide Bazel slots: at most BAZEL_TESTS_AT_ONCE (default 2, the test concurrency on a 2-core
+ * CI machine) Bazel tests run at a time across parallel test files, so a file waiting for Bazel does not idle a test
+ * slot behind a single lock while each Bazel JVM keeps its memory bounded. Returns the release.
+ */
 export function acquireBazelLock(timeoutMs = 15 * 60_000): Promise<() => Promise<void>> {
-  return acquireDirLock(BAZEL_LOCK_DIR, timeoutMs);
+  const slots = Math.max(1, Number(process.env.BAZEL_TESTS_AT_ONCE ?? 2) || 1);
+  return acquireDirLock(Array.from({ length: slots }, (_, i) => `${BAZEL_LOCK_DIR}.${i}`), timeoutMs);
 }
 
 /**
- * A cross-process lock: an exclusive directory holding the owner's pid, retried until `timeoutMs`. A lock whose
- * owner process is gone is taken over, so a test killed while holding it does not block later runs. Returns the release.
+ * A cross-process lock: an exclusive directory holding the owner's pid, retried until `timeoutMs`; given several
+ * directories, the first free one is taken (a counting semaphore). A lock whose owner process is gone is taken over,
+ * so a test killed while holding it does not block later runs. Returns the release.
  */
-export async function acquireDirLock(lockDir: string, timeoutMs: number): Promise<() => Promise<void>> {
+export async function acquireDirLock(lockDirs: string | readonly string[], timeoutMs: number): Promise<() => Promise<void>> {
+  const dirs = typeof lockDirs === 'string' ? [lockDirs] : lockDirs;
   const deadline = Date.now() + timeoutMs;
   const token = `${process.pid} ${randomBytes(6).toString('hex')}`;
-  const ownerFile = path.join(lockDir, 'owner');
   for (;;) {
-    try {
-      await fsp.mkdir(lockDir);
-      await fsp.writeFile(ownerFile, token);
-      return async () => {
-        const owner = await fsp.readFile(ownerFile, 'utf8').catch(() => '');
-        if (owner === token) await fsp.rm(lockDir, { recursive: true, force: true });
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    for (const lockDir of dirs) {
+      const ownerFile = path.join(lockDir, 'owner');
+      try {
+        await fsp.mkdir(lockDir);
+        await fsp.writeFile(ownerFile, token);
+        return async () => {
+          const owner = await fsp.readFile(ownerFile, 'utf8').catch(() => '');
+          if (owner === token) await fsp.rm(lockDir, { recursive: true, force: true });
+        };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      await breakStaleLock(lockDir);
     }
-    await breakStaleLock(lockDir);
-    if (Date.now() > deadline) throw new Error(`could not take the lock ${lockDir} within ${timeoutMs} ms (another Bazel test holds it; remove the directory if it is stale)`);
+    if (Date.now() > deadline) throw new Error(`could not take the lock ${dirs.join(' or ')} within ${timeoutMs} ms (other Bazel tests hold it; remove the directory if it is stale)`);
     await new Promise((r) => setTimeout(r, 100 + Math.random() * 200));
   }
 }
