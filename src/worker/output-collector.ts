@@ -2,7 +2,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { BlobStore } from '../blobstore/blob-store';
 import { DigestFunction } from '../digest/digest-function';
-import { invalidArgument } from '../grpc/status-error';
+import { Code, invalidArgument, StatusError } from '../grpc/status-error';
 import { re, REv2 } from '../proto';
 import { digestFile, PendingBlob, uploadBlobs } from './blob-uploader';
 import { buildOutputTree } from './output-tree-builder';
@@ -58,6 +58,11 @@ export class OutputCollector {
       const st = await lstatExact(abs).catch(() => undefined);
       if (!st) continue;
       const nodeProperties = reportedProperties(st, wanted);
+      // REAPI: an output_files entry found as a directory, or an output_directories entry found as a file, is FAILED_PRECONDITION.
+      if ((s.kind === 'file' && st.isDirectory()) || (s.kind === 'directory' && st.isFile())) {
+        const [is, field] = s.kind === 'file' ? ['a directory', 'output_files'] : ['a regular file', 'output_directories'];
+        throw new StatusError(Code.FAILED_PRECONDITION, `output ${JSON.stringify(s.path)}, listed in ${field}, is ${is} after the command ran; declare it as what it is, or use output_paths`);
+      }
       if (st.isSymbolicLink()) {
         const link = re.OutputSymlink.create({ path: s.path, target: await fsp.readlink(abs), nodeProperties });
         result.outputSymlinks.push(link);

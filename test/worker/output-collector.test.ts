@@ -51,6 +51,15 @@ describe('OutputCollector', () => {
     assert.equal((await read(nested.files![0].digest)).toString(), 'b');
   });
 
+  it('answers FAILED_PRECONDITION for an output_files entry that is a directory, and an output_directories entry that is a file', async () => {
+    for (const command of [re.Command.create({ workingDirectory: 'pkg', outputFiles: ['out/dir'] }), re.Command.create({ workingDirectory: 'pkg', outputDirectories: ['out/lib.rlib'] })]) {
+      await assert.rejects(collector.collect(store, SHA256, root, collector.specs(command), true, 0), (e: StatusError) => e.code === Code.FAILED_PRECONDITION && /listed in output_(files|directories), is a (directory|regular file)/.test(e.message));
+    }
+    // output_paths decides after the run: either is fine.
+    const r = await collector.collect(store, SHA256, root, collector.specs(re.Command.create({ workingDirectory: 'pkg', outputPaths: ['out/dir', 'out/lib.rlib'] })), false, 0);
+    assert.deepEqual([r.outputDirectories.length, r.outputFiles.length], [1, 1]);
+  });
+
   it('supports the old output_files/output_directories fields and fills the old symlink lists too', async () => {
     const command = re.Command.create({ workingDirectory: 'pkg', outputFiles: ['out/lib.rlib', 'out/alias'], outputDirectories: ['out/dir'] });
     const r = await collector.collect(store, SHA256, root, collector.specs(command), true, 0);
