@@ -17,6 +17,7 @@ import { InputRoot, ownInode } from './input-root';
 import { wantedOutputProperties } from './node-properties';
 import { OutputCollector } from './output-collector';
 import { relativeComponents } from './path-safety';
+import { removeTree } from './remove-tree';
 import { Runner } from './runner';
 import { wantsNetwork } from './sandbox';
 import { chownDirectories, RunAs } from './run-as';
@@ -98,7 +99,7 @@ export class ActionExecutor implements Executor {
       const specs = this.o.outputs.specs(command);
       const wanted = wantedOutputProperties(command);
       const cwd = path.join(root, ...relativeComponents(command.workingDirectory ?? '', 'working_directory'));
-      await fsp.rm(root, { recursive: true, force: true });
+      await removeTree(root);
 
       phase = 'fetching the input root';
       meta.inputFetchStartTimestamp = ts();
@@ -157,7 +158,7 @@ export class ActionExecutor implements Executor {
     } finally {
       runEnded.abort();
       cpu?.stop();
-      await Promise.all([fsp.rm(root, { recursive: true, force: true }), fsp.rm(stdoutPath, { force: true }), fsp.rm(stderrPath, { force: true })]).catch((err) =>
+      await Promise.all([removeTree(root), fsp.rm(stdoutPath, { force: true }), fsp.rm(stderrPath, { force: true })]).catch((err) =>
         log.warn({ err }, 'could not clean up the action directory'),
       );
     }
