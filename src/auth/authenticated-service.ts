@@ -8,7 +8,7 @@ import { Authenticator } from './authenticator';
 type AnyCall = { metadata: Metadata; emit(event: 'error', err: unknown): boolean; end?: () => void; getAuthContext?: () => { sslPeerCertificate?: PeerCertificate } };
 
 /** The common name of the caller's client certificate, when it presented one that verified against the client CA. */
-function certificateName(call: AnyCall): string | undefined {
+export function certificateName(call: Pick<AnyCall, 'getAuthContext'>): string | undefined {
   const cn = call.getAuthContext?.().sslPeerCertificate?.subject?.CN;
   return typeof cn === 'string' ? cn : Array.isArray(cn) ? cn[0] : undefined;
 }

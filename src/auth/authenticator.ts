@@ -33,6 +33,19 @@ export class Authenticator {
     return principal;
   }
 
+  /**
+   * Who a call is from, for per-client limits: the name of the principal its certificate or bearer token stands for,
+   * or undefined without auth or when neither is valid (the call is refused by `authenticate` anyway).
+   */
+  identify(metadata: Metadata, certificate?: string): string | undefined {
+    if (!this.tokens) return undefined;
+    const byCert = certificate !== undefined ? this.tokens.byCertificate(certificate) : undefined;
+    if (byCert) return byCert.name;
+    const header = metadata.get('authorization')[0];
+    const m = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+    return m ? this.tokens.authenticate(m[1])?.name : undefined;
+  }
+
   /** The caller for an HTTP `Authorization` header value (any kind of token); UNAUTHENTICATED when missing or unknown. */
   bearer(header: string | undefined, hint = ''): Principal {
     if (!this.tokens) throw new StatusError(Code.UNAUTHENTICATED, 'no tokens are configured');

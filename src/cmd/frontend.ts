@@ -1,6 +1,6 @@
 import { experimental, Server, ServerCredentials, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { promises as fsp } from 'node:fs';
-import { authenticated } from '../auth/authenticated-service';
+import { authenticated, certificateName } from '../auth/authenticated-service';
 import { Authenticator } from '../auth/authenticator';
 import { TokenStore } from '../auth/token-store';
 import { allowedListenAddress } from '../auth/listen-policy';
@@ -8,7 +8,9 @@ import type { Logger } from 'pino';
 import { CompletenessCheckingActionCache } from '../actioncache/completeness-checking-action-cache';
 import { FunctionKeyedActionCache } from '../actioncache/function-keyed-action-cache';
 import { newActionCache, newBlobStore } from '../blobstore/configuration/new-blob-store';
-import { ServerConfig } from '../config/server-config';
+import { messageLimits, ServerConfig } from '../config/server-config';
+import { CallLimits } from '../grpc/call-limits';
+import { limitsInterceptor } from '../grpc/limits-interceptor';
 import { DIGEST_FUNCTIONS, digestFunctionByName } from '../digest/digest-function';
 import { startGrpcServer, shutdownGrpcServer } from '../grpc/grpc-server';
 import { ActionCacheService, ByteStreamService, CapabilitiesService, ContentAddressableStorageService, FetchService, PushService } from '../grpc/service-definitions';
@@ -33,6 +35,8 @@ export interface Frontend {
   server: Server;
   /** The token check, shared with the HTTP side port. */
   auth: Authenticator;
+  /** Calls in flight per client, against config.limits. */
+  limits: CallLimits;
   close(): Promise<void>;
 }
 
@@ -87,8 +91,19 @@ export async function startFrontend(config: ServerConfig, logger: Logger, extra?
     [ActionCacheService, actionCacheService(instances, { updateEnabled: config.acUpdateEnabled, maxInlineBytes: config.maxInlineBytes, onHit: options.onCacheHit }, logger)],
   ];
   const services = [...(options.cacheServices === false ? [] : cache), ...extraServices];
+  const messages = messageLimits(config);
+  const limits = new CallLimits(config.limits, messages.defaultBytes);
+  // Outermost, so that metrics count the calls it refuses or ends under their real status.
+  const limiter = limitsInterceptor({ limits, identify: (metadata, call) => auth.identify(metadata, certificateName(call)), logger });
   const started = await startGrpcServer(
-    { host, port, maxMessageBytes: config.maxBatchTotalSizeBytes + 1024 * 1024, credentials, interceptors: options.metrics ? [rpcObserverInterceptor(rpcMetrics(options.metrics))] : [] },
+    {
+      host,
+      port,
+      maxMessageBytes: config.maxBatchTotalSizeBytes + 1024 * 1024,
+      maxReceiveMessageBytes: messages.ceilingBytes,
+      credentials,
+      interceptors: [...(options.metrics ? [rpcObserverInterceptor(rpcMetrics(options.metrics))] : []), limiter],
+    },
     services.map(([def, impl, o]) => [def, authenticated(impl, auth, logger, o?.workerOnly)]),
   );
   logger.info({ address: `${host}:${started.port}`, instances: instances.names, services: services.map(([def]) => Object.values(def)[0].path.split('/')[1]), tls: !!tls, auth: auth.enabled }, 'frontend listening');
@@ -97,6 +112,7 @@ export async function startFrontend(config: ServerConfig, logger: Logger, extra?
     instances,
     server: started.server,
     auth,
+    limits,
     close: async () => {
       await shutdownGrpcServer(started.server);
       await sessions.close();

@@ -54,6 +54,23 @@ export interface DashboardConfig {
   maxActionsPerBuild: number;
 }
 
+/** What one client may hold at once (src/grpc/call-limits.ts). */
+export interface ClientLimits {
+  /** Calls in flight at once (Execute/WaitExecution streams and uploads included). */
+  maxConcurrentCalls: number;
+  /** Largest request message; absent: maxBatchTotalSizeBytes + 1 MiB. */
+  maxMessageBytes?: number;
+}
+
+export interface LimitsConfig extends ClientLimits {
+  /** A call waiting for the client (its next request message, or room to send a response) this long is ended; 0: never. */
+  idleTimeoutMs: number;
+  /** The RetryInfo delay sent with a refused call. */
+  retryDelayMs: number;
+  /** Overrides by client identity: a token's or certificate's name, or a peer IP address when there is no auth. */
+  clients: Record<string, Partial<ClientLimits>>;
+}
+
 export interface ServerConfig {
   /** host:port to listen on. */
   listen: string;
@@ -68,9 +85,11 @@ export interface ServerConfig {
   /** Remote Asset API: where FetchBlob may download from (nothing when empty), how long and how much. */
   remoteAsset: RemoteAssetConfig;
   dashboard: DashboardConfig;
+  /** Per-client concurrency and message size, and the idle timeout of calls waiting on their client. */
+  limits: LimitsConfig;
 }
 
-const TOP_KEYS = ['listen', 'maxBatchTotalSizeBytes', 'acUpdateEnabled', 'maxInlineBytes', 'uploadIdle', 'instances', 'execution', 'auth', 'tls', 'insecure', 'dashboard', 'remoteAsset'] as const;
+const TOP_KEYS = ['listen', 'maxBatchTotalSizeBytes', 'acUpdateEnabled', 'maxInlineBytes', 'uploadIdle', 'instances', 'execution', 'auth', 'tls', 'insecure', 'dashboard', 'remoteAsset', 'limits'] as const;
 const EXECUTION_KEYS = ['defaultTimeout', 'maxTimeout', 'heartbeatInterval', 'maxWorkerLosses', 'retainCompleted', 'rustFusion', 'abandonAfter', 'sizeAwareSlots'] as const;
 
 /** The embedded default: one instance "" on local disk under `dataDir`. */
@@ -93,6 +112,8 @@ export function defaultConfig(dataDir: string): ServerConfig {
     security: { insecure: false },
     remoteAsset: { allowedHosts: [], timeoutMs: 5 * 60_000, maxBytes: 4 * 1024 ** 3 },
     dashboard: { enabled: true, maxBuilds: 20, maxActionsPerBuild: 10_000 },
+    // Bazel can have about --remote_max_connections (100) × 100 streams in flight; its defaults stay below 10,000.
+    limits: { maxConcurrentCalls: 10_000, idleTimeoutMs: 60_000, retryDelayMs: 1000, clients: {} },
     execution: { defaultTimeoutMs: 15 * 60_000, maxTimeoutMs: 3 * 60 * 60_000, heartbeatIntervalMs: 5000, maxWorkerLosses: 3, retainCompletedMs: 10 * 60_000, rustFusion: true, abandonAfterMs: 60_000, sizeAwareSlots: true },
   };
 }
@@ -128,7 +149,7 @@ export function parseServerConfig(text: string, baseDir: string, source = 'confi
       instances[name] = { digestFunction, digestFunctions, cas: parseBlobStoreConfig(io.cas, `${at}.cas`, baseDir), ac: parseActionCacheConfig(io.ac, `${at}.ac`, baseDir) };
     }
   }
-  return {
+  const config: ServerConfig = {
     listen: optional(o, 'listen', source, expectString, d.listen),
     maxBatchTotalSizeBytes: optional(o, 'maxBatchTotalSizeBytes', source, expectSize, d.maxBatchTotalSizeBytes),
     acUpdateEnabled: optional(o, 'acUpdateEnabled', source, expectBoolean, d.acUpdateEnabled),
@@ -139,7 +160,54 @@ export function parseServerConfig(text: string, baseDir: string, source = 'confi
     security: parseSecurityConfig(o, source, baseDir),
     remoteAsset: parseRemoteAssetConfig(o.remoteAsset, `${source}.remoteAsset`, d.remoteAsset),
     dashboard: parseDashboardConfig(o.dashboard, `${source}.dashboard`, d.dashboard),
+    limits: parseLimitsConfig(o.limits, `${source}.limits`, d.limits),
   };
+  checkLimits(config, source);
+  return config;
+}
+
+function parseLimitsConfig(v: unknown, at: string, d: LimitsConfig): LimitsConfig {
+  if (v === undefined) return d;
+  const o = expectObject(v, at, ['maxConcurrentCalls', 'maxMessageSize', 'idleTimeout', 'retryDelay', 'clients']);
+  const clients: Record<string, Partial<ClientLimits>> = {};
+  if (o.clients !== undefined) {
+    const c = expectObject(o.clients, `${at}.clients`, typeof o.clients === 'object' && o.clients !== null ? Object.keys(o.clients) : []);
+    for (const [name, cv] of Object.entries(c)) {
+      const cat = `${at}.clients[${JSON.stringify(name)}]`;
+      const co = expectObject(cv, cat, ['maxConcurrentCalls', 'maxMessageSize']);
+      clients[name] = {};
+      if (co.maxConcurrentCalls !== undefined) clients[name].maxConcurrentCalls = expectInteger(co.maxConcurrentCalls, `${cat}.maxConcurrentCalls`, 1);
+      if (co.maxMessageSize !== undefined) clients[name].maxMessageBytes = expectSize(co.maxMessageSize, `${cat}.maxMessageSize`);
+    }
+  }
+  const limits: LimitsConfig = {
+    maxConcurrentCalls: optional(o, 'maxConcurrentCalls', at, (x, a) => expectInteger(x, a, 1), d.maxConcurrentCalls),
+    idleTimeoutMs: optional(o, 'idleTimeout', at, expectDuration, d.idleTimeoutMs),
+    retryDelayMs: optional(o, 'retryDelay', at, expectDuration, d.retryDelayMs),
+    clients,
+  };
+  if (o.maxMessageSize !== undefined) limits.maxMessageBytes = expectSize(o.maxMessageSize, `${at}.maxMessageSize`);
+  return limits;
+}
+
+/** Limits that would break clients following the server's own rules are refused at start-up. */
+function checkLimits(c: ServerConfig, source: string): void {
+  const sizes: [string, number | undefined][] = [['limits.maxMessageSize', c.limits.maxMessageBytes], ...Object.entries(c.limits.clients).map(([n, l]): [string, number | undefined] => [`limits.clients[${JSON.stringify(n)}].maxMessageSize`, l.maxMessageBytes])];
+  for (const [at, bytes] of sizes) {
+    if (bytes !== undefined && bytes < c.maxBatchTotalSizeBytes) throw new ConfigError(`${source}.${at}: ${bytes} bytes is below maxBatchTotalSizeBytes (${c.maxBatchTotalSizeBytes}), so batches the server advertises would be refused`);
+  }
+  // Workers heartbeat on their Connect stream every heartbeatInterval: an idle timeout must leave room for a late one.
+  const idle = c.limits.idleTimeoutMs;
+  if (idle > 0 && idle < 3 * c.execution.heartbeatIntervalMs) {
+    throw new ConfigError(`${source}.limits.idleTimeout: ${idle} ms is below 3 × execution.heartbeatInterval (${c.execution.heartbeatIntervalMs} ms); workers' Connect streams would be cut between heartbeats`);
+  }
+}
+
+/** The largest request message `limits` allows anyone (grpc-js's own ceiling) and the default per client. */
+export function messageLimits(c: Pick<ServerConfig, 'limits' | 'maxBatchTotalSizeBytes'>): { defaultBytes: number; ceilingBytes: number } {
+  const defaultBytes = c.limits.maxMessageBytes ?? c.maxBatchTotalSizeBytes + 1024 * 1024;
+  const ceilingBytes = Math.max(defaultBytes, ...Object.values(c.limits.clients).map((l) => l.maxMessageBytes ?? 0));
+  return { defaultBytes, ceilingBytes };
 }
 
 function checkDigestFunction(name: string, at: string): string {

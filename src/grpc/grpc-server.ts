@@ -8,10 +8,12 @@ const RECEIVE_WINDOW = 8 * 1024 * 1024;
 export interface GrpcServerOptions {
   host: string;
   port: number;
-  /** Largest request or response message (batch RPCs); a little above max_batch_total_size_bytes. */
+  /** Largest response message (batch RPCs); a little above max_batch_total_size_bytes. */
   maxMessageBytes: number;
+  /** Largest request message anyone may send (default: maxMessageBytes); per-client limits sit below it. */
+  maxReceiveMessageBytes?: number;
   credentials?: ServerCredentials;
-  /** Server interceptors, outermost first (e.g. RPC metrics). */
+  /** Server interceptors, innermost first (grpc-js wraps each around the ones before it). */
   interceptors?: ServerInterceptor[];
 }
 
@@ -21,7 +23,7 @@ export async function startGrpcServer(options: GrpcServerOptions, services: [Ser
   const server = new Server({
     // channelz keeps per-call statistics and traces nobody reads here; it costs a few µs on every call.
     'grpc.enable_channelz': 0,
-    'grpc.max_receive_message_length': options.maxMessageBytes,
+    'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? options.maxMessageBytes,
     'grpc.max_send_message_length': options.maxMessageBytes,
     'grpc.keepalive_time_ms': 60_000,
     'grpc.keepalive_timeout_ms': 20_000,

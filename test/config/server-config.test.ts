@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, expectDuration, expectSize } from '../../src/config/config-reader';
-import { parseServerConfig } from '../../src/config/server-config';
+import { messageLimits, parseServerConfig } from '../../src/config/server-config';
 
 const BASE = '/srv/rustexec';
 const parse = (v: unknown) => parseServerConfig(typeof v === 'string' ? v : JSON.stringify(v), BASE, 'config');
@@ -130,5 +130,24 @@ describe('config sizes and durations', () => {
 
   it('rejects durations without a unit or with an unknown one', () => {
     for (const bad of ['30', '3d', 'soon', -5, '1m30s']) assert.throws(() => expectDuration(bad, 'uploadIdle'), /uploadIdle: expected (a duration|an integer)/, String(bad));
+  });
+
+  it('reads per-client limits with defaults that stay above what Bazel does', () => {
+    const d = parse({});
+    assert.deepEqual(d.limits, { maxConcurrentCalls: 10_000, idleTimeoutMs: 60_000, retryDelayMs: 1000, clients: {} });
+    assert.deepEqual(messageLimits(d), { defaultBytes: d.maxBatchTotalSizeBytes + 1024 * 1024, ceilingBytes: d.maxBatchTotalSizeBytes + 1024 * 1024 });
+    const c = parse({ limits: { maxConcurrentCalls: 500, maxMessageSize: '8MiB', idleTimeout: '30s', retryDelay: '250ms', clients: { ci: { maxConcurrentCalls: 4000, maxMessageSize: '64MiB' }, '10.0.0.7': { maxConcurrentCalls: 10 } } } });
+    assert.deepEqual(c.limits, { maxConcurrentCalls: 500, maxMessageBytes: 8 * 1024 ** 2, idleTimeoutMs: 30_000, retryDelayMs: 250, clients: { ci: { maxConcurrentCalls: 4000, maxMessageBytes: 64 * 1024 ** 2 }, '10.0.0.7': { maxConcurrentCalls: 10 } } });
+    assert.deepEqual(messageLimits(c), { defaultBytes: 8 * 1024 ** 2, ceilingBytes: 64 * 1024 ** 2 });
+    assert.equal(parse({ limits: { idleTimeout: 0 } }).limits.idleTimeoutMs, 0, '0 turns the idle timeout off');
+  });
+
+  it('refuses limits that would break clients following the server\'s own rules', () => {
+    rejects({ limits: { maxConcurrentCalls: 0 } }, 'config.limits.maxConcurrentCalls: expected an integer ≥ 1');
+    rejects({ limits: { maxMessageSize: '1MiB' } }, 'config.limits.maxMessageSize: 1048576 bytes is below maxBatchTotalSizeBytes');
+    rejects({ limits: { clients: { ci: { maxMessageSize: '1kb' } } } }, 'config.limits.clients["ci"].maxMessageSize: 1000 bytes is below maxBatchTotalSizeBytes');
+    rejects({ limits: { clients: { ci: { maxCalls: 3 } } } }, 'config.limits.clients["ci"]: unknown key "maxCalls"');
+    rejects({ limits: { idleTimeout: '10s' } }, 'config.limits.idleTimeout: 10000 ms is below 3 × execution.heartbeatInterval (5000 ms)');
+    assert.equal(parse({ limits: { idleTimeout: '10s' }, execution: { heartbeatInterval: '2s' } }).limits.idleTimeoutMs, 10_000);
   });
 });
