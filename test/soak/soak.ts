@@ -6,6 +6,7 @@ import { encode, LongrunningPb, re, REv2 } from '../../src/proto';
 import { startServerProcess } from '../e2e/server-process';
 import { blobOf, readName, TestBlob } from '../helpers/blobs';
 import { createClients } from '../helpers/clients';
+import { scrape, sumOf } from '../helpers/prometheus-text';
 
 export interface SoakMinute {
   minute: number;
@@ -13,6 +14,9 @@ export interface SoakMinute {
   errors: number;
   p99Ms: number;
   rssMiB: number;
+  /** The server's JS heap in use (nodejs_heap_size_used_bytes on its /metrics): the lowest and highest sample. */
+  heapMinMiB: number;
+  heapMaxMiB: number;
 }
 
 export interface SoakReport {
@@ -23,14 +27,27 @@ export interface SoakReport {
 
 const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
+const mib = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
+
 /**
  * `clients` concurrent loops against an all-in-one server with one local worker, each mixing FindMissingBlobs,
  * BatchUpdateBlobs, ByteStream reads, GetActionResult/UpdateActionResult and Execute of a small action, for
- * `durationMs`; per minute: calls, errors, p99 latency and the server's RSS.
+ * `durationMs`; per minute: calls, errors, p99 latency, the server's RSS and its JS heap. The heap is read from the
+ * server's /metrics every `heapEveryMs`: a minute's lowest sample is the heap that survived garbage collection (what a
+ * leak makes grow), its highest shows the garbage in between.
  */
-export async function soak(o: { durationMs: number; clients: number; dataDir: string; minuteMs?: number }): Promise<SoakReport> {
+export async function soak(o: { durationMs: number; clients: number; dataDir: string; minuteMs?: number; heapEveryMs?: number }): Promise<SoakReport> {
   const minuteMs = o.minuteMs ?? 60_000;
   const server = await startServerProcess({ args: ['--data', o.dataDir, '--workers', '1'] });
+  const ready = await server.waitForLog('ready');
+  const metricsUrl = `http://${String(ready.http)}/metrics`;
+  let heap: number[] = [];
+  const heapSampler = setInterval(() => {
+    scrape(metricsUrl).then(
+      (page) => heap.push(sumOf(page, 'nodejs_heap_size_used_bytes')),
+      () => undefined, // a missed sample shows as a shorter list; the call loops count errors
+    );
+  }, o.heapEveryMs ?? 2000);
   const c = createClients(server.address);
   const Exec = makeGenericClientConstructor(ExecutionService, 'Execution');
   const exec = new Exec(server.address, credentials.createInsecure()) as unknown as Record<string, Function> & { close(): void };
@@ -88,14 +105,24 @@ export async function soak(o: { durationMs: number; clients: number; dataDir: st
   };
   const sampler = setInterval(() => {
     const sorted = latencies.sort((a, b) => a - b);
-    report.minutes.push({ minute: report.minutes.length + 1, calls: sorted.length + errors, errors, p99Ms: sorted[Math.floor(sorted.length * 0.99)] ?? 0, rssMiB: Math.round(rssMiB(server.child.pid!)) });
+    report.minutes.push({
+      minute: report.minutes.length + 1,
+      calls: sorted.length + errors,
+      errors,
+      p99Ms: sorted[Math.floor(sorted.length * 0.99)] ?? 0,
+      rssMiB: Math.round(rssMiB(server.child.pid!)),
+      heapMinMiB: heap.length ? mib(Math.min(...heap)) : NaN,
+      heapMaxMiB: heap.length ? mib(Math.max(...heap)) : NaN,
+    });
     latencies = [];
     errors = 0;
+    heap = [];
   }, minuteMs);
   try {
     await Promise.all(Array.from({ length: o.clients }, (_, i) => loop(i)));
   } finally {
     clearInterval(sampler);
+    clearInterval(heapSampler);
     c.close();
     exec.close();
     await server.stop();
