@@ -23,7 +23,7 @@ export class RemoteFailure extends StatusError {}
  * stdout and stderr printed exactly, rustc's exit code returned. A library's .rmeta is written and announced as soon
  * as the metadata action completes, while the full compile goes on (Cargo then starts the dependents).
  */
-export async function runRemote(client: RemoteClient, caller: CallerInfo, ca: CompileAction, stderr: PipelinedStderr, stdout: (s: string) => void): Promise<RemoteOutcome> {
+export async function runRemote(client: RemoteClient, caller: CallerInfo, ca: CompileAction, stderr: PipelinedStderr, stdout: (s: string) => void, onMiss?: () => Promise<void>): Promise<RemoteOutcome> {
   const cached = await client.getActionResult(ca.full.digest, caller);
   if (cached && cached.exitCode === 0) {
     await writeOutputs(client, ca, ca.full, cached, new Set());
@@ -31,6 +31,8 @@ export async function runRemote(client: RemoteClient, caller: CallerInfo, ca: Co
     stderr.final(ca.paths.toLocal(await textOf(client, cached.stderrRaw, cached.stderrDigest)));
     return { remote: 'cached', exitCode: 0, uploaded: 0 };
   }
+  // On a miss (only then does the pool need the inputs): the caller may upload shared blobs once, or refuse to execute.
+  await onMiss?.();
   const uploaded = await client.upload(ca.blobs);
   const full = client.execute(ca.full.digest, caller);
   full.catch(() => undefined); // awaited below; the metadata branch may throw first

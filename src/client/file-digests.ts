@@ -44,6 +44,15 @@ export class FileDigests {
     return d;
   }
 
+  /** True when every file's digest is remembered for its current size, times and inode (nothing to hash). */
+  async allKnown(files: string[]): Promise<boolean> {
+    for (const f of files) {
+      const st = await fsp.stat(f).catch(() => undefined);
+      if (!st?.isFile() || !this.entries.has(keyOf(f, st))) return false;
+    }
+    return true;
+  }
+
   async digest(file: string): Promise<FileDigest> {
     let st: Stats;
     try {
@@ -53,7 +62,7 @@ export class FileDigests {
       throw new InputFileError(file, err as NodeJS.ErrnoException);
     }
     const executable = (st.mode & 0o111) !== 0;
-    const key = `${file}\t${st.size}\t${st.mtimeMs}\t${st.ctimeMs}\t${st.ino}`;
+    const key = keyOf(file, st);
     const hit = this.entries.get(key);
     if (hit) return { digest: Digest.of(hit, st.size, this.fn), executable };
     const digest = await hashFile(file, this.fn);
@@ -77,6 +86,10 @@ export class FileDigests {
       await fsp.rename(tmp, this.file);
     }
   }
+}
+
+function keyOf(file: string, st: Stats): string {
+  return `${file}\t${st.size}\t${st.mtimeMs}\t${st.ctimeMs}\t${st.ino}`;
 }
 
 async function hashFile(file: string, fn: DigestFunction): Promise<Digest> {

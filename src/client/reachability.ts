@@ -5,10 +5,10 @@ import * as path from 'node:path';
 const STALE_MS = 10 * 60_000;
 
 /**
- * Remembers, across the many short-lived processes of one build, that the backend was unreachable: the first process
- * that fails to reach it writes a marker file and prints the warning; the others see a fresh marker, stay quiet and
- * skip the connection attempt (no connect timeout per compile). After `retryMs` a process tries again; a success
- * removes the marker.
+ * Remembers, across the many short-lived processes of one build, that the backend was unreachable (or, with another
+ * `condition`, that it had no worker): the first process that finds out writes a marker file and prints the warning;
+ * the others see a fresh marker, stay quiet and skip the attempt (no connect or queue timeout per compile). After
+ * `retryMs` a process tries again; a success removes the marker.
  */
 export class Reachability {
   private readonly marker: string;
@@ -18,8 +18,9 @@ export class Reachability {
     address: string,
     private readonly retryMs = 30_000,
     private readonly now: () => number = Date.now,
+    condition: 'unreachable' | 'no-worker' = 'unreachable',
   ) {
-    this.marker = path.join(cacheDir, `unreachable-${createHash('sha256').update(address).digest('hex').slice(0, 16)}`);
+    this.marker = path.join(cacheDir, `${condition}-${createHash('sha256').update(address).digest('hex').slice(0, 16)}`);
   }
 
   /** True when another process found the backend unreachable within the last `retryMs`. */

@@ -54,6 +54,9 @@ export class RemoteClient {
     readonly instance: string,
     readonly fn: DigestFunction,
     private readonly connectTimeoutMs: number,
+    /** host:port, for messages and per-backend state. */
+    readonly address: string,
+    private readonly queueTimeoutMs: number,
   ) {
     this.cas = new GrpcBlobStore({ cas: casClient, byteStream }, instance);
     this.clients = [casClient, byteStream, ac, execution];
@@ -72,6 +75,8 @@ export class RemoteClient {
       settings.instance,
       SHA256,
       settings.connectTimeoutMs,
+      settings.address,
+      settings.queueTimeoutMs,
     );
   }
 
@@ -100,22 +105,42 @@ export class RemoteClient {
    * Runs an action (the server answers from its cache unless `skipCacheLookup`) and resolves with the final
    * ExecuteResponse. An execution error (ExecuteResponse.status) is returned, not thrown; transport errors throw.
    * A stream that ends without a final Operation is re-attached with Execute once (the server merges it).
+   * An action no worker starts within the queue timeout (the pool has no worker, or none free for that long) throws
+   * QueueTimeoutError; the stream is cancelled, and the server drops the action once no caller follows it.
    */
   async execute(actionDigest: Digest, caller: CallerInfo, onStage?: StageListener, skipCacheLookup = false): Promise<REv2.ExecuteResponse> {
     const req = re.ExecuteRequest.create({ instanceName: this.instance, actionDigest: actionDigest.toProto(), skipCacheLookup, digestFunction: this.fn.id });
     for (let attempt = 0; ; attempt++) {
       const call = (this.execution as unknown as Record<string, (r: unknown, md: Metadata) => ClientReadableStream<LongrunningPb.Operation>>).execute.call(this.execution, req, requestMetadata(caller));
+      let queuedTooLong = false;
+      let timer: NodeJS.Timeout | undefined = setTimeout(() => {
+        queuedTooLong = true;
+        call.cancel();
+      }, this.queueTimeoutMs);
+      const started = () => {
+        clearTimeout(timer);
+        timer = undefined;
+      };
       try {
         for await (const op of call as AsyncIterable<LongrunningPb.Operation>) {
-          if (op.metadata?.value?.length) onStage?.(re.ExecuteOperationMetadata.decode(op.metadata.value).stage);
+          if (op.metadata?.value?.length) {
+            const stage = re.ExecuteOperationMetadata.decode(op.metadata.value).stage;
+            if (stage === re.ExecutionStage.Value.EXECUTING || stage === re.ExecutionStage.Value.COMPLETED) started();
+            onStage?.(stage);
+          }
           if (!op.done) continue;
+          started();
           if (op.error) throw wrap(fromRpcStatus(op.error as Parameters<typeof fromRpcStatus>[0]), `Execute of ${actionDigest}`);
           if (!op.response?.value) throw new StatusError(Code.INTERNAL, `Execute of ${actionDigest}: the final Operation carries no ExecuteResponse`);
           return re.ExecuteResponse.decode(op.response.value);
         }
       } catch (err) {
+        if (queuedTooLong) throw new QueueTimeoutError(this.queueTimeoutMs);
         throw wrap(toStatusError(err), `Execute of ${actionDigest}`);
+      } finally {
+        started();
       }
+      if (queuedTooLong) throw new QueueTimeoutError(this.queueTimeoutMs);
       if (attempt >= 1) throw new StatusError(Code.UNAVAILABLE, `Execute of ${actionDigest}: the stream ended twice without a result`);
     }
   }
@@ -143,8 +168,19 @@ export class RemoteClient {
   }
 }
 
+/**
+ * No worker started the action within RUSTEXEC_QUEUE_TIMEOUT_MS: the backend answers but has no worker for it (none
+ * registered, or all busy that long). Not "unreachable": the cache still serves hits.
+ */
+export class QueueTimeoutError extends StatusError {
+  constructor(readonly timeoutMs: number) {
+    super(Code.DEADLINE_EXCEEDED, `no worker started it within ${timeoutMs / 1000} s (RUSTEXEC_QUEUE_TIMEOUT_MS): the backend has no worker, or none free for that long`);
+  }
+}
+
 /** True for the errors that mean the backend cannot be reached (rather than an answer from it). */
 export function isUnreachable(err: unknown): boolean {
+  if (err instanceof QueueTimeoutError) return false;
   const code = err instanceof StatusError ? err.code : (err as { code?: unknown })?.code;
   return code === Code.UNAVAILABLE || code === Code.DEADLINE_EXCEEDED;
 }

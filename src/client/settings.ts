@@ -24,6 +24,8 @@ export interface ClientSettings {
   cacheDir: string;
   /** RUSTEXEC_CONNECT_TIMEOUT_MS (default 5000): how long a call waits for the connection. */
   connectTimeoutMs: number;
+  /** RUSTEXEC_QUEUE_TIMEOUT_MS (default 300000): how long an action may wait for a worker before the call gives up. */
+  queueTimeoutMs: number;
 }
 
 /** Thrown for a setting that cannot be used; the message names the variable. */
@@ -44,6 +46,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): ClientSet
   if (fallback !== 'local' && fallback !== 'fail') throw new SettingsError(`RUSTEXEC_FALLBACK must be "local" or "fail", got "${env.RUSTEXEC_FALLBACK}"`);
   const connectTimeoutMs = Number(env.RUSTEXEC_CONNECT_TIMEOUT_MS ?? 5000);
   if (!Number.isFinite(connectTimeoutMs) || connectTimeoutMs <= 0) throw new SettingsError(`RUSTEXEC_CONNECT_TIMEOUT_MS must be a positive number of ms, got "${env.RUSTEXEC_CONNECT_TIMEOUT_MS}"`);
+  const queueTimeoutMs = Number(env.RUSTEXEC_QUEUE_TIMEOUT_MS ?? 300_000);
+  if (!Number.isFinite(queueTimeoutMs) || queueTimeoutMs <= 0) throw new SettingsError(`RUSTEXEC_QUEUE_TIMEOUT_MS must be a positive number of ms, got "${env.RUSTEXEC_QUEUE_TIMEOUT_MS}"`);
   return {
     address,
     tls: m[1] === 'grpcs',
@@ -54,5 +58,6 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): ClientSet
     logFile: env.RUSTEXEC_LOG || undefined,
     cacheDir: env.RUSTEXEC_CACHE_DIR || path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'rustexec'),
     connectTimeoutMs,
+    queueTimeoutMs,
   };
 }

@@ -2,9 +2,9 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { CallLog, CallRecord } from '../client/call-log';
-import { FileDigests, InputFileError } from '../client/file-digests';
+import { InputFileError } from '../client/file-digests';
 import { Reachability } from '../client/reachability';
-import { isUnreachable, RemoteClient } from '../client/remote-client';
+import { isUnreachable, QueueTimeoutError, RemoteClient } from '../client/remote-client';
 import { ClientSettings, settingsFromEnv, SettingsError } from '../client/settings';
 import { SHA256 } from '../digest/digest-function';
 import { buildCompileAction } from '../cargo/compile-action';
@@ -13,6 +13,7 @@ import { PipelinedStderr } from '../cargo/pipelined-stderr';
 import { RemoteFailure, runRemote } from '../cargo/remote-compile';
 import { compileKind, expectedOutputs, INCREMENTAL_REASON, parseInvocation, RustcInvocation } from '../cargo/rustc-invocation';
 import { findSysroot, toolchainFiles } from '../cargo/toolchain';
+import { hashToolchainOnce, uploadToolchainOnce } from '../cargo/toolchain-once';
 
 const PREFIX = 'rustexec-rustc';
 
@@ -56,30 +57,45 @@ async function main(): Promise<number> {
     return code;
   }
   const reach = new Reachability(settings.cacheDir, settings.address);
+  const idle = new Reachability(settings.cacheDir, settings.address, undefined, undefined, 'no-worker');
   const stderr = new PipelinedStderr((s) => process.stderr.write(s), expectedOutputs(inv).rmeta ?? '');
   let client: RemoteClient | undefined;
   try {
     if (await reach.recentlyUnreachable()) throw new RecentlyUnreachable(`the backend at ${settings.address} was unreachable moments ago (an earlier compile of this build found out)`);
-    const digests = await FileDigests.open(path.join(settings.cacheDir, 'file-digests'), SHA256);
     const toolchain = await toolchainFiles(await findSysroot(rustc), inv.target);
+    const digests = await hashToolchainOnce(path.join(settings.cacheDir, 'file-digests'), SHA256, toolchain.files);
     const ca = await buildCompileAction(inv, cwd, process.env, toolchain, digests);
     await digests.save();
     // Before the .rmeta is announced: Cargo may start a dependent right then, and it reads this record.
     await recordDependencies(inv, ca.closure);
     client = await RemoteClient.connect(settings);
     const caller = { toolName: PREFIX, invocationId: process.env.RUSTEXEC_INVOCATION_ID || `cargo-${process.ppid}`, targetId: inv.crateName };
-    const outcome = await runRemote(client, caller, ca, stderr, (s) => process.stdout.write(s));
+    const connected = client;
+    const toolchainSet = new Set(toolchain.files);
+    const onMiss = async () => {
+      if (await idle.recentlyUnreachable()) throw new RecentlyNoWorker(`the backend at ${settings!.address} had no worker for a compile of this build moments ago; cache misses compile locally`);
+      await uploadToolchainOnce(connected, settings!.cacheDir, ca.blobs.filter((b) => 'file' in b && toolchainSet.has(b.file)));
+    };
+    const outcome = await runRemote(client, caller, ca, stderr, (s) => process.stdout.write(s), onMiss);
     await reach.markReachable();
+    if (outcome.remote === 'executed') await idle.markReachable();
     await record({ remote: outcome.remote, exitCode: outcome.exitCode, rmetaAt: outcome.rmetaAt, uploaded: outcome.uploaded, inputs: ca.inputFiles, action: ca.full.digest.toString(), closureComplete: ca.closureComplete, externs: inv.externs.map((e) => e.name) });
     return outcome.exitCode;
   } catch (err) {
-    const skipped = err instanceof RecentlyUnreachable;
+    const skipped = err instanceof RecentlyUnreachable || err instanceof RecentlyNoWorker;
     const why = describe(err, settings);
     const fallback = settings.fallback === 'local' ? 'compiling locally (RUSTEXEC_FALLBACK=local)' : 'failing (RUSTEXEC_FALLBACK=fail)';
     if (!skipped && isUnreachable(err)) {
       // One warning per outage for the whole build: the first process to notice prints it, the others stay quiet.
       if (await reach.markUnreachable().catch(() => true)) {
         process.stderr.write(`${PREFIX}: warning: ${why}; ${fallback}${settings.fallback === 'local' ? '; the rest of this build compiles locally without repeating this warning' : ''}\n`);
+      }
+    } else if (!skipped && err instanceof QueueTimeoutError) {
+      // As for an outage: one warning per build; the other compiles still take cache hits but compile misses locally.
+      if (await idle.markUnreachable().catch(() => true)) {
+        process.stderr.write(`${PREFIX}: warning: ${why}; ${fallback}${settings.fallback === 'local' ? '; the rest of this build compiles cache misses locally without repeating this warning' : ''}\n`);
+      } else if (settings.fallback === 'fail') {
+        process.stderr.write(`${PREFIX}: ${inv.crateName}: ${why}; ${fallback}\n`);
       }
     } else if (!skipped) {
       process.stderr.write(`${PREFIX}: ${inv.crateName}: ${why}; ${fallback}\n`);
@@ -107,8 +123,12 @@ async function recordDependencies(inv: RustcInvocation, closure: DepCrate[]): Pr
 /** Another process of this build found the backend unreachable moments ago: go local without trying. */
 class RecentlyUnreachable extends Error {}
 
+/** Another process of this build waited for a worker in vain moments ago: a cache miss goes local without queueing. */
+class RecentlyNoWorker extends Error {}
+
 function describe(err: unknown, settings: ClientSettings): string {
-  if (err instanceof InputFileError || err instanceof RecentlyUnreachable) return err.message;
+  if (err instanceof InputFileError || err instanceof RecentlyUnreachable || err instanceof RecentlyNoWorker) return err.message;
+  if (err instanceof QueueTimeoutError) return `the backend at ${settings.tls ? 'grpcs' : 'grpc'}://${settings.address} queued the compile but ${err.message}`;
   if (isUnreachable(err)) return `the backend at ${settings.tls ? 'grpcs' : 'grpc'}://${settings.address} is unreachable (${(err as Error).message})`;
   return `remote compile failed: ${(err as Error).message}`;
 }

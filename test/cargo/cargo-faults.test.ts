@@ -4,23 +4,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startServerProcess, ServerProcess } from '../e2e/server-process';
-import { readLog, run, tempDir, WRAPPER, wrapperEnv } from './cargo-harness';
-
-/** Three crates in a chain (a ← b ← app) with no registry dependencies: builds in seconds. */
-async function tinyWorkspace(dir: string, broken = false): Promise<string> {
-  const write = async (rel: string, text: string) => {
-    await fsp.mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
-    await fsp.writeFile(path.join(dir, rel), text);
-  };
-  await write('Cargo.toml', '[workspace]\nmembers = ["a", "b", "app"]\nresolver = "2"\n[profile.dev]\nincremental = false\ndebug = 0\n');
-  await write('a/Cargo.toml', '[package]\nname = "a"\nversion = "0.1.0"\nedition = "2021"\n');
-  await write('a/src/lib.rs', broken ? 'pub fn a() -> u32 { let unused = 1; "not a number" }\n' : 'pub fn a() -> u32 { 40 }\n#[cfg(test)]\nmod t {\n    #[test]\n    fn forty() { assert_eq!(super::a(), 40); }\n}\n');
-  await write('b/Cargo.toml', '[package]\nname = "b"\nversion = "0.1.0"\nedition = "2021"\n[dependencies]\na = { path = "../a" }\n');
-  await write('b/src/lib.rs', 'pub fn b() -> u32 { a::a() + 2 }\n');
-  await write('app/Cargo.toml', '[package]\nname = "app"\nversion = "0.1.0"\nedition = "2021"\n[dependencies]\nb = { path = "../b" }\n');
-  await write('app/src/main.rs', 'fn main() { println!("{}", b::b()); }\n');
-  return dir;
-}
+import { readLog, run, smallWorkspace, tempDir, WRAPPER, wrapperEnv } from './cargo-harness';
 
 /** A loopback port nothing listens on. */
 async function closedPort(): Promise<string> {
@@ -32,6 +16,22 @@ async function closedPort(): Promise<string> {
 }
 
 const count = (text: string, needle: string) => text.split(needle).length - 1;
+
+/** Actions waiting for a worker, from the server's /metrics. */
+async function queuedActions(metricsUrl: string): Promise<number> {
+  const text = await (await fetch(metricsUrl)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('rustexec_queue_actions'))
+    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+}
+
+async function until(cond: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  for (const end = Date.now() + timeoutMs; !(await cond()); ) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 describe('rustexec-rustc faults: backend down or lost, compile errors, unreadable inputs', () => {
   let tmp: string;
@@ -48,7 +48,7 @@ describe('rustexec-rustc faults: backend down or lost, compile errors, unreadabl
 
   it('backend down at start: fallback=local builds locally and warns once; fallback=fail fails naming the backend', async () => {
     const down = await closedPort();
-    const ws = await tinyWorkspace(path.join(tmp, 'down'));
+    const ws = await smallWorkspace(path.join(tmp, 'down'));
     const log = path.join(tmp, 'down.jsonl');
     const ok = await run('cargo', ['build', '-j', '1'], { cwd: ws, env: wrapperEnv(down, { RUSTEXEC_LOG: log, RUSTEXEC_CACHE_DIR: path.join(tmp, 'cache-down') }) });
     assert.equal(ok.code, 0, ok.stderr);
@@ -59,7 +59,7 @@ describe('rustexec-rustc faults: backend down or lost, compile errors, unreadabl
     assert.equal(lines.length, 3);
     assert.ok(lines.every((l) => l.remote === 'local' && /unreachable/.test(l.reason ?? '')), JSON.stringify(lines));
 
-    const ws2 = await tinyWorkspace(path.join(tmp, 'down-fail'));
+    const ws2 = await smallWorkspace(path.join(tmp, 'down-fail'));
     const fail = await run('cargo', ['build', '-j', '1'], { cwd: ws2, env: wrapperEnv(down, { RUSTEXEC_FALLBACK: 'fail', RUSTEXEC_CACHE_DIR: path.join(tmp, 'cache-down-fail') }) });
     assert.notEqual(fail.code, 0);
     assert.match(fail.stderr, new RegExp(`backend at grpc://${down} is unreachable.*RUSTEXEC_FALLBACK=fail`));
@@ -67,7 +67,7 @@ describe('rustexec-rustc faults: backend down or lost, compile errors, unreadabl
 
   it('backend lost mid-build: fallback=local finishes the build locally with one warning', async () => {
     const lost = await startServerProcess({ args: ['--data', path.join(tmp, 'data-lost'), '--workers', '1'] });
-    const ws = await tinyWorkspace(path.join(tmp, 'lost'));
+    const ws = await smallWorkspace(path.join(tmp, 'lost'));
     const log = path.join(tmp, 'lost.jsonl');
     const build = run('cargo', ['build', '-j', '1'], { cwd: ws, env: wrapperEnv(lost.address, { RUSTEXEC_LOG: log, RUSTEXEC_CACHE_DIR: path.join(tmp, 'cache-lost') }) });
     // Kill the server as soon as the first compile (crate a) finished remotely.
@@ -82,9 +82,67 @@ describe('rustexec-rustc faults: backend down or lost, compile errors, unreadabl
     assert.equal((await run(path.join(ws, 'target/debug/app'), [], { cwd: ws })).stdout, '42\n');
   });
 
+  it('backend lost during a remote compile: fallback=fail fails naming the backend; fallback=local finishes locally, warning once', async () => {
+    for (const fallback of ['fail', 'local'] as const) {
+      // No worker: the first compile's Execute stays queued on the server, so the kill lands in the middle of that call.
+      const lost = await startServerProcess({ args: ['--data', path.join(tmp, `data-lost-${fallback}`), '--workers', '0'] });
+      const metrics = `http://${(await lost.waitForLog('ready')).http as string}/metrics`;
+      const ws = await smallWorkspace(path.join(tmp, `lost-during-${fallback}`));
+      const log = path.join(tmp, `lost-during-${fallback}.jsonl`);
+      const env = wrapperEnv(lost.address, { RUSTEXEC_LOG: log, RUSTEXEC_FALLBACK: fallback, RUSTEXEC_CACHE_DIR: path.join(tmp, `cache-lost-${fallback}`) });
+      const build = run('cargo', ['build', '-j', '1'], { cwd: ws, env, timeoutMs: 180_000 });
+      try {
+        await until(async () => (await queuedActions(metrics)) > 0, 120_000, 'the first compile to be queued');
+      } finally {
+        await lost.kill();
+      }
+      const r = await build;
+      const [first] = await readLog(log);
+      assert.equal(first.crate, 'a');
+      assert.equal(first.remote, 'local');
+      assert.match(first.reason ?? '', /unreachable/);
+      if (fallback === 'fail') {
+        assert.notEqual(r.code, 0, r.stderr);
+        assert.match(r.stderr, new RegExp(`backend at grpc://${lost.address} is unreachable \\(.+\\); failing \\(RUSTEXEC_FALLBACK=fail\\)`));
+        assert.match(r.stderr, /error: could not compile `a`/);
+      } else {
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(count(r.stderr, 'rustexec-rustc: warning:'), 1, r.stderr);
+        assert.equal((await run(path.join(ws, 'target/debug/app'), [], { cwd: ws })).stdout, '42\n');
+      }
+    }
+  });
+
+  it('a compile no worker takes does not wait forever: after RUSTEXEC_QUEUE_TIMEOUT_MS, local compiles locally (one warning), fail fails saying why', async () => {
+    const idle = await startServerProcess({ args: ['--data', path.join(tmp, 'data-idle'), '--workers', '0'] });
+    try {
+      const queued = new RegExp(`the backend at grpc://${idle.address} queued the compile but no worker started it within 2 s \\(RUSTEXEC_QUEUE_TIMEOUT_MS\\)`);
+      const ws = await smallWorkspace(path.join(tmp, 'idle'));
+      const log = path.join(tmp, 'idle.jsonl');
+      const env = { RUSTEXEC_LOG: log, RUSTEXEC_QUEUE_TIMEOUT_MS: '2000', RUSTEXEC_CACHE_DIR: path.join(tmp, 'cache-idle') };
+      const ok = await run('cargo', ['build', '-j', '1'], { cwd: ws, env: wrapperEnv(idle.address, env), timeoutMs: 180_000 });
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.equal(count(ok.stderr, 'rustexec-rustc: warning:'), 1, ok.stderr);
+      assert.match(ok.stderr, new RegExp(`${queued.source}.*; compiling locally`));
+      assert.equal((await run(path.join(ws, 'target/debug/app'), [], { cwd: ws })).stdout, '42\n');
+      const lines = await readLog(log);
+      assert.deepEqual(lines.map((l) => `${l.crate} ${l.remote}`), ['a local', 'b local', 'app local']);
+      // The later compiles still asked the cache, then skipped the queue their predecessor waited in vain.
+      assert.ok(lines.slice(1).every((l) => /had no worker for a compile of this build moments ago/.test(l.reason ?? '')), JSON.stringify(lines));
+
+      const ws2 = await smallWorkspace(path.join(tmp, 'idle-fail'));
+      const fail = await run('cargo', ['build', '-j', '1'], { cwd: ws2, env: wrapperEnv(idle.address, { ...env, RUSTEXEC_FALLBACK: 'fail', RUSTEXEC_CACHE_DIR: path.join(tmp, 'cache-idle-fail') }), timeoutMs: 180_000 });
+      assert.notEqual(fail.code, 0);
+      assert.match(fail.stderr, new RegExp(`${queued.source}.*; failing \\(RUSTEXEC_FALLBACK=fail\\)`));
+      assert.match(fail.stderr, /error: could not compile `a`/);
+    } finally {
+      await idle.stop();
+    }
+  });
+
   it('reports a compile error exactly as rustc does (same Cargo output and exit code), not as a backend error', async () => {
-    const plainWs = await tinyWorkspace(path.join(tmp, 'broken-plain'), true);
-    const remoteWs = await tinyWorkspace(path.join(tmp, 'broken-remote'), true);
+    const plainWs = await smallWorkspace(path.join(tmp, 'broken-plain'), { broken: true });
+    const remoteWs = await smallWorkspace(path.join(tmp, 'broken-remote'), { broken: true });
     const plain = await run('cargo', ['build', '-j', '1'], { cwd: plainWs, env: { ...process.env, CARGO_TERM_COLOR: 'never' } });
     const log = path.join(tmp, 'broken.jsonl');
     const remote = await run('cargo', ['build', '-j', '1'], { cwd: remoteWs, env: wrapperEnv(server.address, { RUSTEXEC_LOG: log, RUSTEXEC_FALLBACK: 'fail', RUSTEXEC_CACHE_DIR: path.join(tmp, 'cache-broken') }) });
@@ -98,7 +156,7 @@ describe('rustexec-rustc faults: backend down or lost, compile errors, unreadabl
   });
 
   it('compiles test harnesses remotely too (cargo test runs them locally)', async () => {
-    const ws = await tinyWorkspace(path.join(tmp, 'tests'));
+    const ws = await smallWorkspace(path.join(tmp, 'tests'));
     const log = path.join(tmp, 'tests.jsonl');
     const r = await run('cargo', ['test', '-j', '4'], { cwd: ws, env: wrapperEnv(server.address, { RUSTEXEC_LOG: log, RUSTEXEC_FALLBACK: 'fail', RUSTEXEC_CACHE_DIR: path.join(tmp, 'cache-tests') }) });
     assert.equal(r.code, 0, r.stderr);
@@ -109,7 +167,7 @@ describe('rustexec-rustc faults: backend down or lost, compile errors, unreadabl
   });
 
   it('names the file when a toolchain file is missing or an input cannot be read', async () => {
-    const ws = await tinyWorkspace(path.join(tmp, 'inputs'));
+    const ws = await smallWorkspace(path.join(tmp, 'inputs'));
     const outDir = path.join(ws, 'target/debug/deps');
     await fsp.mkdir(outDir, { recursive: true });
     const env = wrapperEnv(server.address, { RUSTEXEC_FALLBACK: 'fail', RUSTEXEC_CACHE_DIR: path.join(tmp, 'cache-inputs'), CARGO_MANIFEST_DIR: path.join(ws, 'b') });

@@ -45,6 +45,39 @@ export async function copyWorkspace(dir: string, from = FIXTURE): Promise<string
   return dir;
 }
 
+/**
+ * A small workspace without registry dependencies, built in seconds: crates a ← b ← app (a binary printing 42). With
+ * `broken`, crate a has a type error (and an unused variable warning). With `pathsAndMacros`, a also has a build script
+ * whose generated code it includes from OUT_DIR and embeds absolute paths (file!(), CARGO_MANIFEST_DIR), and b uses a
+ * proc-macro crate m: every compile kind, with paths rustc writes into the outputs.
+ */
+export async function smallWorkspace(dir: string, opts: { broken?: boolean; pathsAndMacros?: boolean } = {}): Promise<string> {
+  const write = async (rel: string, text: string) => {
+    await fsp.mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
+    await fsp.writeFile(path.join(dir, rel), text);
+  };
+  const full = !!opts.pathsAndMacros;
+  await write('Cargo.toml', `[workspace]\nmembers = ["a", "b", "app"${full ? ', "m"' : ''}]\nresolver = "2"\n[profile.dev]\nincremental = false\ndebug = 0\n`);
+  await write('a/Cargo.toml', '[package]\nname = "a"\nversion = "0.1.0"\nedition = "2021"\n');
+  if (opts.broken) {
+    await write('a/src/lib.rs', 'pub fn a() -> u32 { let unused = 1; "not a number" }\n');
+  } else if (full) {
+    await write('a/build.rs', 'fn main() {\n    let out = std::env::var("OUT_DIR").unwrap();\n    std::fs::write(format!("{out}/forty.rs"), "pub const FORTY: u32 = 40;\\n").unwrap();\n}\n');
+    await write('a/src/lib.rs', 'include!(concat!(env!("OUT_DIR"), "/forty.rs"));\npub fn a() -> u32 { FORTY }\npub fn whence() -> (&\'static str, &\'static str) { (file!(), env!("CARGO_MANIFEST_DIR")) }\n');
+  } else {
+    await write('a/src/lib.rs', 'pub fn a() -> u32 { 40 }\n#[cfg(test)]\nmod t {\n    #[test]\n    fn forty() { assert_eq!(super::a(), 40); }\n}\n');
+  }
+  await write('b/Cargo.toml', `[package]\nname = "b"\nversion = "0.1.0"\nedition = "2021"\n[dependencies]\na = { path = "../a" }\n${full ? 'm = { path = "../m" }\n' : ''}`);
+  await write('b/src/lib.rs', full ? 'm::two!();\npub fn b() -> u32 { a::a() + two() }\npub fn whence() -> (&\'static str, &\'static str) { a::whence() }\n' : 'pub fn b() -> u32 { a::a() + 2 }\n');
+  if (full) {
+    await write('m/Cargo.toml', '[package]\nname = "m"\nversion = "0.1.0"\nedition = "2021"\n[lib]\nproc-macro = true\n');
+    await write('m/src/lib.rs', 'use proc_macro::TokenStream;\n#[proc_macro]\npub fn two(_: TokenStream) -> TokenStream { "pub fn two() -> u32 { 2 }".parse().unwrap() }\n');
+  }
+  await write('app/Cargo.toml', '[package]\nname = "app"\nversion = "0.1.0"\nedition = "2021"\n[dependencies]\nb = { path = "../b" }\n');
+  await write('app/src/main.rs', full ? 'fn main() { println!("{} {:?}", b::b(), b::whence()); }\n' : 'fn main() { println!("{}", b::b()); }\n');
+  return dir;
+}
+
 export async function tempDir(name: string): Promise<string> {
   return fsp.mkdtemp(path.join(os.tmpdir(), `rustexec-${name}-`));
 }
