@@ -32,6 +32,7 @@ export async function cargoBench(n = Number(process.env.CARGO_BENCH_RUNS ?? 3)):
   const sccacheEnv = { ...process.env, RUSTC_WRAPPER: 'sccache', SCCACHE_DIR: path.join(tmp, 'sccache'), SCCACHE_SERVER_PORT: '4227', SCCACHE_IDLE_TIMEOUT: '0' };
   try {
     // Unsalted: this run also fills the action cache the cached rebuilds below use.
+    report('cargo: load average (1 min) at start', os.loadavg()[0], '');
     const first = await cargo(['build', '-j', '8'], remote(''));
     report('cargo: first build ever through the backend (uploads toolchain)', first / 1000, 's');
     const local: number[] = [];
@@ -58,6 +59,7 @@ export async function cargoBench(n = Number(process.env.CARGO_BENCH_RUNS ?? 3)):
     }
     report('cargo: cached rebuild after cargo clean, sccache (local disk)', median(sccache) / 1000, 's', spread(sccache));
     report('cargo: cached rebuild after cargo clean, rustexec-rustc', median(hits) / 1000, 's', `ratio ${(median(hits) / median(sccache)).toFixed(2)}× sccache (goal ≤ 1.0); ${spread(hits)}`);
+    report('cargo: load average (1 min) at end', os.loadavg()[0], '');
   } finally {
     await run('sccache', ['--stop-server'], { cwd: tmp, env: sccacheEnv }).catch(() => undefined);
     await server.stop();

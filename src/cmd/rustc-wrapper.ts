@@ -85,15 +85,16 @@ async function main(): Promise<number> {
     const skipped = err instanceof RecentlyUnreachable || err instanceof RecentlyNoWorker;
     const why = describe(err, settings);
     const fallback = settings.fallback === 'local' ? 'compiling locally (RUSTEXEC_FALLBACK=local)' : 'failing (RUSTEXEC_FALLBACK=fail)';
+    const label = settings.fallback === 'local' ? 'warning' : 'error';
     if (!skipped && isUnreachable(err)) {
       // One warning per outage for the whole build: the first process to notice prints it, the others stay quiet.
       if (await reach.markUnreachable().catch(() => true)) {
-        process.stderr.write(`${PREFIX}: warning: ${why}; ${fallback}${settings.fallback === 'local' ? '; the rest of this build compiles locally without repeating this warning' : ''}\n`);
+        process.stderr.write(`${PREFIX}: ${label}: ${why}; ${fallback}${settings.fallback === 'local' ? '; the rest of this build compiles locally without repeating this warning' : ''}\n`);
       }
     } else if (!skipped && err instanceof QueueTimeoutError) {
       // As for an outage: one warning per build; the other compiles still take cache hits but compile misses locally.
       if (await idle.markUnreachable().catch(() => true)) {
-        process.stderr.write(`${PREFIX}: warning: ${why}; ${fallback}${settings.fallback === 'local' ? '; the rest of this build compiles cache misses locally without repeating this warning' : ''}\n`);
+        process.stderr.write(`${PREFIX}: ${label}: ${why}; ${fallback}${settings.fallback === 'local' ? '; the rest of this build compiles cache misses locally without repeating this warning' : ''}\n`);
       } else if (settings.fallback === 'fail') {
         process.stderr.write(`${PREFIX}: ${inv.crateName}: ${why}; ${fallback}\n`);
       }
@@ -129,7 +130,8 @@ class RecentlyNoWorker extends Error {}
 function describe(err: unknown, settings: ClientSettings): string {
   if (err instanceof InputFileError || err instanceof RecentlyUnreachable || err instanceof RecentlyNoWorker) return err.message;
   if (err instanceof QueueTimeoutError) return `the backend at ${settings.tls ? 'grpcs' : 'grpc'}://${settings.address} queued the compile but ${err.message}`;
-  if (isUnreachable(err)) return `the backend at ${settings.tls ? 'grpcs' : 'grpc'}://${settings.address} is unreachable (${(err as Error).message})`;
+  // grpc-js ends connection errors with an empty "Resolution note: ".
+  if (isUnreachable(err)) return `the backend at ${settings.tls ? 'grpcs' : 'grpc'}://${settings.address} is unreachable (${(err as Error).message.replace(/[. ]*Resolution note: *$/, '')})`;
   return `remote compile failed: ${(err as Error).message}`;
 }
 

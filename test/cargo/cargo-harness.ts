@@ -2,6 +2,9 @@ import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { findSysroot, toolchainFiles } from '../../src/cargo/toolchain';
+import { hashToolchainOnce } from '../../src/cargo/toolchain-once';
+import { SHA256 } from '../../src/digest/digest-function';
 
 /** The repository root (this file compiles to dist/test/cargo/). */
 export const REPO = path.resolve(__dirname, '../../..');
@@ -75,6 +78,20 @@ export async function smallWorkspace(dir: string, opts: { broken?: boolean; path
   }
   await write('app/Cargo.toml', '[package]\nname = "app"\nversion = "0.1.0"\nedition = "2021"\n[dependencies]\nb = { path = "../b" }\n');
   await write('app/src/main.rs', full ? 'fn main() { println!("{} {:?}", b::b(), b::whence()); }\n' : 'fn main() { println!("{}", b::b()); }\n');
+  return dir;
+}
+
+/** A digest cache (RUSTEXEC_CACHE_DIR's file-digests) that knows the local toolchain: `dir`/file-digests. */
+export async function toolchainDigestSeed(dir: string): Promise<string> {
+  const file = path.join(dir, 'file-digests');
+  await hashToolchainOnce(file, SHA256, (await toolchainFiles(await findSysroot('rustc'))).files);
+  return file;
+}
+
+/** A fresh RUSTEXEC_CACHE_DIR at `dir` whose digest cache starts as a copy of `seed` (no re-hashing the toolchain). */
+export async function seededCacheDir(dir: string, seed: string): Promise<string> {
+  await fsp.mkdir(dir, { recursive: true });
+  await fsp.copyFile(seed, path.join(dir, 'file-digests'));
   return dir;
 }
 

@@ -44,7 +44,7 @@ describe('rustexec-rustc: Cargo builds the fixture workspace (26 Debian crates) 
     if (tmp) await fsp.rm(tmp, { recursive: true, force: true });
   });
 
-  it('runs every compile remotely, the binary prints the right output, and every artifact is bit-identical to plain cargo', async () => {
+  it('runs every compile remotely, the binary prints the right output, and every artifact is bit-identical to plain cargo', async (t) => {
     const r = await run('cargo', ['build', '-j', '8'], { cwd: ws, env: env(ws, path.join(tmp, 'first.jsonl')) });
     assert.equal(r.code, 0, r.stderr);
     firstLog = await readLog(path.join(tmp, 'first.jsonl'));
@@ -54,17 +54,19 @@ describe('rustexec-rustc: Cargo builds the fixture workspace (26 Debian crates) 
     const out = await run(path.join(ws, 'target/debug/app'), [], { cwd: ws });
     assert.equal(out.stdout, EXPECTED_OUTPUT);
     assertSameArtifacts(await artifacts(path.join(ws, 'target')), plain);
+    t.diagnostic(`${firstLog.length} compiles, all executed on the pool (${tally(firstLog, 'kind')}); app printed the expected output; ${plain.size} artifacts byte-identical to plain cargo`);
   });
 
-  it('pipelines: a dependent starts once its dependency announced the remote .rmeta, before that .rlib is done', () => {
+  it('pipelines: a dependent starts once its dependency announced the remote .rmeta, before that .rlib is done', (t) => {
     const byCrate = new Map(firstLog.map((l) => [l.crate, l]));
     const early = firstLog.flatMap((d) =>
       (d.externs ?? []).map((e) => byCrate.get(e)).filter((l): l is LogLine => !!l?.rmetaAt && l.rmetaAt <= d.start && d.start < l.end).map((l) => `${d.crate} started ${l.end - d.start} ms before ${l.crate}'s .rlib`),
     );
+    for (const e of early.slice(0, 5)) t.diagnostic(e);
     assert.ok(early.length > 0, `no dependent started between a dependency's .rmeta and its end:\n${firstLog.map((l) => `${l.crate} ${l.start}..${l.end} rmeta ${l.rmetaAt}`).join('\n')}`);
   });
 
-  it('without remapping, workspace crates with a build script, OUT_DIR include, proc-macro and binary are bit-identical too', async () => {
+  it('without remapping, workspace crates with a build script, OUT_DIR include, proc-macro and binary are bit-identical too', async (t) => {
     const small = await smallWorkspace(path.join(tmp, 'small'), { pathsAndMacros: true });
     const p = await run('cargo', ['build', '-q'], { cwd: small });
     assert.equal(p.code, 0, p.stderr);
@@ -79,11 +81,12 @@ describe('rustexec-rustc: Cargo builds the fixture workspace (26 Debian crates) 
     // The binary embeds the checkout's absolute path (CARGO_MANIFEST_DIR): rustc ran at the client's paths.
     assert.equal((await run(path.join(small, 'target/debug/app'), [], { cwd: small })).stdout, `42 ("a/src/lib.rs", "${small}/a")\n`);
     assertSameArtifacts(await artifacts(path.join(small, 'target')), want, 12);
+    t.diagnostic(`${lines.length} compiles executed (${tally(lines, 'kind')}); ${want.size} artifacts byte-identical to plain cargo`);
   });
 
   // From here on the server has no worker: a cache miss would stay queued, so RUSTEXEC_QUEUE_TIMEOUT_MS turns it into
   // a failed compile (RUSTEXEC_FALLBACK=fail) with a message, not a hang.
-  it('after cargo clean, a server with --workers 0 serves the whole rebuild from the cache', async () => {
+  it('after cargo clean, a server with --workers 0 serves the whole rebuild from the cache', async (t) => {
     await server.stop();
     server = await startServerProcess({ args: ['--data', data, '--workers', '0'] });
     const clean = await run('cargo', ['clean', '-q'], { cwd: ws });
@@ -96,9 +99,10 @@ describe('rustexec-rustc: Cargo builds the fixture workspace (26 Debian crates) 
     assert.deepEqual(lines.filter((l) => l.remote !== 'cached').map((l) => `${l.crate}: ${l.remote} ${l.reason ?? ''}`), []);
     assert.equal((await run(path.join(ws, 'target/debug/app'), [], { cwd: ws })).stdout, EXPECTED_OUTPUT);
     assertSameArtifacts(await artifacts(path.join(ws, 'target')), plain);
+    t.diagnostic(`--workers 0, RUSTEXEC_FALLBACK=fail: ${lines.length} compiles (${tally(lines, 'remote')}); ${plain.size} artifacts byte-identical to plain cargo`);
   });
 
-  it('a second checkout at another path, with its path remapped, gets 100% cache hits and the same artifacts', async () => {
+  it('a second checkout at another path, with its path remapped, gets 100% cache hits and the same artifacts', async (t) => {
     const ws2 = await copyWorkspace(path.join(tmp, 'elsewhere', 'checkout2'));
     const log = path.join(tmp, 'checkout2.jsonl');
     const r = await run('cargo', ['build', '-j', '8'], { cwd: ws2, env: env(ws2, log, { RUSTEXEC_QUEUE_TIMEOUT_MS: '30000' }) });
@@ -114,8 +118,15 @@ describe('rustexec-rustc: Cargo builds the fixture workspace (26 Debian crates) 
     assert.deepEqual(differ, [], 'artifacts of the second checkout that differ from plain cargo in the first');
     const depInfo = [...b.keys()].find((f) => /deps\/textstats-.*\.d$/.test(f))!;
     assert.match(b.get(depInfo)!.toString(), new RegExp(`^${ws2}/target/debug/deps/textstats-`));
+    t.diagnostic(`checkout at ${ws2}: ${lines.length} compiles (${tally(lines, 'remote')}); ${plain.size - [...plain.keys()].filter((f) => f.endsWith('.d')).length} non-dep-info artifacts byte-identical to plain cargo in ${ws}`);
   });
 });
+
+function tally(lines: LogLine[], key: 'kind' | 'remote'): string {
+  const n = new Map<string, number>();
+  for (const l of lines) n.set(l[key], (n.get(l[key]) ?? 0) + 1);
+  return [...n].map(([k, v]) => `${v} ${k}`).join(', ');
+}
 
 /** The remap a CI setup adds so that checkouts at different paths share cache entries. */
 function remap(checkout: string): string {
