@@ -1,8 +1,8 @@
 /** What one DTLTO link through the backend measured, as input to the what-if for larger pools. */
 export interface MeasuredLink {
-  /** lld's own serial work: the thin link before the jobs and the final link after them, plus the distributor's preparation. */
+  /** lld's own serial work: the thin link before the jobs and the final link after them. */
   serialMs: number;
-  /** Each backend job's compile time on a worker (execution start to end), in the order the jobs were sent. */
+  /** Each backend job's compile time on a dedicated core (the bench measures CPU time), in the jobs file's order. */
   jobMs: number[];
   /** What each job costs beyond its compile: dispatch, input fetch, output upload and download (a median). */
   perJobOverheadMs: number;

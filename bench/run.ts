@@ -10,6 +10,7 @@ import { dashboardBench } from './dashboard.bench';
 import { schedulerScaleBench } from './scheduler-scale';
 import { digestFunctionsBench } from './digest-functions.bench';
 import { zstdBench } from './zstd.bench';
+import { dtltoBench } from './dtlto.bench';
 
 /** In run order; BLAKE3 and zstd run short here (their files run the long versions alone). */
 const BENCHES: [string, () => Promise<unknown>][] = [
@@ -25,6 +26,7 @@ const BENCHES: [string, () => Promise<unknown>][] = [
   ['fusion', fusionBench],
   ['dashboard', dashboardBench],
   ['cargo', cargoBench],
+  ['dtlto', dtltoBench],
 ];
 
 /**

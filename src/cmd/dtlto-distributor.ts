@@ -50,12 +50,18 @@ async function main(): Promise<number> {
   let runner: JobRunner = local;
   if (settings) {
     const major = await probeClangMajor(jobs.common.args[0]);
+    const digests = new Map<string, Promise<Digest>>();
     client = await RemoteClient.connect(settings);
     const ctx = {
       compiler: { command: `clang-${major}`, major },
       fn: SHA256,
       cwd,
-      digestFile: async (f: string) => Digest.compute(await fsp.readFile(f), SHA256),
+      // An imported module is an input of many jobs: hash each file once per link.
+      digestFile: (f: string) => {
+        let d = digests.get(f);
+        if (!d) digests.set(f, (d = fsp.readFile(f).then((b) => Digest.compute(b, SHA256))));
+        return d;
+      },
       readFile: (f: string) => fsp.readFile(f),
     };
     const caller = { toolName: PREFIX, invocationId: process.env.RUSTEXEC_INVOCATION_ID || `dtlto-${path.basename(jobs.common.linkerOutput) || 'link'}-${process.pid}` };

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { makespan, simulatedLinkMs } from '../../bench/dtlto-simulation';
+import { parseLinkArgs } from '../../bench/dtlto.bench';
 
 describe('DTLTO link simulation (bench)', () => {
   it('spreads jobs in order over the worker that frees up first', () => {
@@ -18,5 +19,11 @@ describe('DTLTO link simulation (bench)', () => {
     assert.equal(simulatedLinkMs(m, 1), 100 + 108);
     assert.equal(simulatedLinkMs(m, 2), 100 + Math.max(12 + 32, 22 + 42));
     assert.equal(simulatedLinkMs(m, 32), 142);
+  });
+
+  it('reads the linker command from rustc\'s --print link-args', () => {
+    const text = 'note: x\nLC_ALL="C" PATH="/a:/b" VSLANG="1033" "clang-22" "-m64" "/t/a b.o" "-Wl,-plugin-opt=O3" "q\\"x" "-fthinlto-distributor=/d"\n';
+    assert.deepEqual(parseLinkArgs(text), ['clang-22', '-m64', '/t/a b.o', '-Wl,-plugin-opt=O3', 'q"x', '-fthinlto-distributor=/d']);
+    assert.throws(() => parseLinkArgs('error: nothing'), /no clang link line/);
   });
 });
