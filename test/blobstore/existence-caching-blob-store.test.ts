@@ -63,4 +63,17 @@ describe('ExistenceCachingBlobStore', () => {
   it('refuses a ttl of 0, which lru-cache would treat as "forever"', () => {
     assert.throws(() => new ExistenceCachingBlobStore(new MemoryBlobStore(10), { maxEntries: 1, ttlMs: 0 }), /at least 1 ms/);
   });
+
+  it('drops expired entries once per ttl, so a store of ever new blobs does not fill the cache with stale ones', async () => {
+    const { clock, backend, store } = setup();
+    const blobs = Array.from({ length: 50 }, (_, i) => blob(`stale-${i}`));
+    for (const b of blobs) await putBlob(backend, b.digest, b.data);
+    await store.findMissing(blobs.map((b) => b.digest));
+    assert.equal(store.size, 50);
+    clock.advance(10_001);
+    const fresh = blob('fresh');
+    await putBlob(backend, fresh.digest, fresh.data);
+    await store.findMissing([fresh.digest]);
+    assert.equal(store.size, 1, 'only the entry added after the purge is left');
+  });
 });

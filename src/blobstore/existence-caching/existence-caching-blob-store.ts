@@ -15,11 +15,12 @@ export interface ExistenceCacheOptions {
 export class ExistenceCachingBlobStore implements BlobStore {
   private readonly present: LRUCache<string, true>;
   private readonly onLookup?: (hits: number, misses: number) => void;
+  private lastPurgeMs: number;
 
   constructor(
     private readonly inner: BlobStore,
-    options: ExistenceCacheOptions,
-    now: () => number = Date.now,
+    private readonly options: ExistenceCacheOptions,
+    private readonly now: () => number = Date.now,
   ) {
     if (!(options.ttlMs >= 1)) throw new Error(`existence cache ttl must be at least 1 ms (lru-cache treats 0 as "forever"), got ${options.ttlMs}`);
     // ttlResolution 0: lru-cache otherwise reuses one clock reading for 1 ms of real time, which hides fake-clock steps.
@@ -27,9 +28,28 @@ export class ExistenceCachingBlobStore implements BlobStore {
     // every full garbage collection then has to scan, even while the cache is nearly empty.
     this.onLookup = options.onLookup;
     this.present = new LRUCache({ maxSize: options.maxEntries, sizeCalculation: () => 1, ttl: options.ttlMs, ttlResolution: 0, perf: { now } });
+    this.lastPurgeMs = now();
+  }
+
+  /** Entries held (expired ones included until the next purge). */
+  get size(): number {
+    return this.present.size;
+  }
+
+  /**
+   * lru-cache keeps expired entries until they are read or pushed out by `maxEntries`: a server storing new blobs
+   * would hold up to maxEntries of them (≈ 270 bytes each, 270 MB for the default million). Dropping the expired ones
+   * once per ttl keeps only the last ttl's worth, for one scan of the cache per ttl.
+   */
+  private purgeEveryTtl(): void {
+    const t = this.now();
+    if (t - this.lastPurgeMs < this.options.ttlMs) return;
+    this.lastPurgeMs = t;
+    this.present.purgeStale();
   }
 
   async findMissing(digests: Digest[]): Promise<Digest[]> {
+    this.purgeEveryTtl();
     const unknown = digests.filter((d) => !this.present.has(d.key));
     this.onLookup?.(digests.length - unknown.length, unknown.length);
     if (unknown.length === 0) return [];
