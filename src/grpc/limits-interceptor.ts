@@ -158,12 +158,12 @@ class CallState {
     if (this.finished) return;
     const s = idleMs / 1000;
     if (this.readSince > 0 && now - this.readSince > idleMs) {
-      this.o.logger.info({ client: this.client, method: this.method, idleMs }, 'closed a call whose client sent nothing');
+      this.refusals.note(this.client, this.method, 'idle timeout (sent nothing)');
       this.end(new StatusError(Code.DEADLINE_EXCEEDED, `no request message arrived for ${s} s (limits.idleTimeout): the server closed ${this.method} to free its resources; send requests without long pauses (an interrupted ByteStream upload resumes from QueryWriteStatus's committed_size)`));
       // A client that sends nothing may not end its side either: then the HTTP/2 stream is reset shortly after.
       callInternals.closeAfter(this.call, Math.min(idleMs, 1000));
     } else if (this.pendingSends > 0 && now - this.sendSince > idleMs) {
-      this.o.logger.info({ client: this.client, method: this.method, idleMs }, 'closed a call whose client stopped reading');
+      this.refusals.note(this.client, this.method, 'idle timeout (stopped reading)');
       this.end(new StatusError(Code.DEADLINE_EXCEEDED, `the client took no response message of ${this.method} for ${s} s (limits.idleTimeout): the server closed the call to free its resources`));
       // Its status cannot reach a client that does not read: reset the stream, which frees it now.
       callInternals.reset(this.call);
@@ -230,7 +230,10 @@ class IdleSweeper {
   }
 }
 
-/** Refusals are logged at info, at most once per client and reason every 10 s (a client over its limit retries often). */
+/**
+ * Calls refused or ended by a limit are logged at info (a client's doing, not a server fault), at most once per client
+ * and reason every 10 s: a client over its limit retries often, and a slow-loris client opens many streams.
+ */
 class RefusalLog {
   private readonly last = new Map<string, { at: number; suppressed: number }>();
 
@@ -246,6 +249,6 @@ class RefusalLog {
     }
     this.last.set(key, { at: now, suppressed: 0 });
     if (this.last.size > 10_000) this.last.clear();
-    this.logger.info({ client, method, reason, refusedSinceLastLine: l?.suppressed ?? 0 }, `refused a call over the client's ${reason} limit`);
+    this.logger.info({ client, method, reason, sinceLastLine: l?.suppressed ?? 0 }, `a call ended by the client's ${reason} limit`);
   }
 }

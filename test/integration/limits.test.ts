@@ -11,7 +11,9 @@ import { Frontend, startFrontend } from '../../src/cmd/frontend';
 import { defaultConfig, LimitsConfig, ServerConfig } from '../../src/config/server-config';
 import { richStatus } from '../../src/grpc/rpc-status';
 import { ByteStreamService, ContentAddressableStorageService } from '../../src/grpc/service-definitions';
-import { silentLogger } from '../../src/logging/logger';
+import { Logger, silentLogger } from '../../src/logging/logger';
+import pino from 'pino';
+import { Writable } from 'node:stream';
 import { ByteStreamPb, re, REv2, rpc } from '../../src/proto';
 import { durationMs } from '../../src/util/proto-time';
 import { randomBlob, readName, TestBlob, writeName } from '../helpers/blobs';
@@ -62,7 +64,7 @@ function rawClients(address: string, token?: string) {
 }
 
 /** A cache frontend with `limits` on a fresh temp dir (and auth when `tokens` are given). */
-async function startServer(limits: Partial<LimitsConfig>, extra: Partial<ServerConfig> = {}, tokens?: object): Promise<{ frontend: Frontend; address: string; dir: string; close(): Promise<void> }> {
+async function startServer(limits: Partial<LimitsConfig>, extra: Partial<ServerConfig> = {}, tokens?: object, logger: Logger = silentLogger()): Promise<{ frontend: Frontend; address: string; dir: string; close(): Promise<void> }> {
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'rustexec-limits-'));
   const config: ServerConfig = { ...defaultConfig(dir), listen: '127.0.0.1:0', ...extra };
   config.limits = { ...config.limits, ...limits };
@@ -70,7 +72,7 @@ async function startServer(limits: Partial<LimitsConfig>, extra: Partial<ServerC
     config.security.tokensFile = path.join(dir, 'tokens.json');
     await fsp.writeFile(config.security.tokensFile, JSON.stringify(tokens));
   }
-  const frontend = await startFrontend(config, silentLogger());
+  const frontend = await startFrontend(config, logger);
   return { frontend, address: `127.0.0.1:${frontend.port}`, dir, close: async () => (await frontend.close(), await fsp.rm(dir, { recursive: true, force: true })) };
 }
 
@@ -103,7 +105,9 @@ const tempFiles = async (dir: string) => fsp.readdir(path.join(dir, 'cas', 'tmp'
 
 describe('per-client concurrency limit', () => {
   it('refuses the call over the limit with RESOURCE_EXHAUSTED and a RetryInfo, per peer address, and admits again once a call ends', async () => {
-    const s = await startServer({ maxConcurrentCalls: 4, retryDelayMs: 2500 });
+    const lines: { level: number; msg: string; reason?: string; client?: string }[] = [];
+    const sink = new Writable({ write: (chunk, _e, cb) => (String(chunk).split('\n').filter(Boolean).forEach((l) => lines.push(JSON.parse(l))), cb()) });
+    const s = await startServer({ maxConcurrentCalls: 4, retryDelayMs: 2500 }, {}, undefined, pino({ level: 'debug' }, sink));
     const c = rawClients(s.address);
     try {
       const blobs = [0, 1, 2, 3].map(() => randomBlob(100 * 1024));
@@ -125,6 +129,10 @@ describe('per-client concurrency limit', () => {
       assert.equal((await c.findMissing(blobs)).missingBlobDigests.length, 3);
       for (const o of open.slice(1)) o.w.stream.cancel();
       await until(() => s.frontend.limits.total === 0, 'cancelled calls gave their slots back');
+      // A client's doing: logged once at info, never as a server error.
+      const refusals = lines.filter((l) => l.reason === 'concurrency');
+      assert.deepEqual(refusals.map((l) => [l.level, l.client]), [[30, '127.0.0.1']]);
+      assert.deepEqual(lines.filter((l) => l.level >= 50), []);
     } finally {
       c.close();
       await s.close();
