@@ -38,7 +38,7 @@ npm run --silent build
 # the longest first (so the suite does not end on one long file with the other slot idle), then the rest in order;
 # e2e tests take one of two Bazel slots (test/e2e/bazel-harness.ts).
 if [ $# -eq 0 ]; then
-  longest=(e2e/bazel-rust cargo/cargo-wrapper e2e/bazel-scale-out e2e/dashboard dtlto/dtlto-cargo soak/soak helm/deployment
+  longest=(e2e/bazel-rust cargo/cargo-wrapper e2e/bazel-scale-out e2e/dashboard dtlto/cargo-dtlto soak/soak helm/deployment
     fuzz/rpc-fuzz e2e/crash-trials cargo/cargo-faults e2e/bazel-remote-execution e2e/bazel-auth e2e/bazel-cache dtlto/burst-fairness)
   files=()
   for f in "${longest[@]}"; do [ -f "dist/test/$f.test.js" ] && files+=("dist/test/$f.test.js"); done
