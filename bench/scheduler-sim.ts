@@ -1,8 +1,13 @@
+import { readFileSync } from 'node:fs';
 import { ComposedScheduler } from '../src/cmd/compose-scheduler';
+import { statFields, TICKS_PER_SECOND } from '../src/worker/process-group-cpu';
+import { Operation } from '../src/scheduler/operation';
+import { Scheduler } from '../src/scheduler/scheduler';
 import { Digest } from '../src/digest/digest';
 import { SHA256 } from '../src/digest/digest-function';
 import { re, WorkerPb } from '../src/proto';
 import { ExecutionRequest } from '../src/scheduler/execution';
+import { PartialResult } from '../src/scheduler/scheduler-policy';
 import { toTimestamp } from '../src/util/proto-time';
 import { FakeClock } from '../test/helpers/fake-clock';
 import { SimAction } from './rust-graph';
@@ -14,6 +19,7 @@ import { SimAction } from './rust-graph';
  */
 class SimWorker {
   id = '';
+  index = 0;
   private readonly running = new Map<string, Run>();
   private share = 1;
   private lastMs = 0;
@@ -29,13 +35,14 @@ class SimWorker {
   }
 
   private start(a: WorkerPb.IAssignment): void {
-    this.sim.decisions++;
-    const action = this.sim.actionOf(a.command?.outputFiles?.[0] ?? '');
+    const output = a.command?.outputFiles?.[0] ?? '';
+    this.sim.assigned(a.executionId!, this.index, output);
+    const action = this.sim.actionOf(output);
     const fused = !!a.watchRmeta;
     // A metadata action is killed at its .rmeta; everything else (a fused run too) compiles in full.
     const full = fused || action.kind !== 'metadata';
     const run: Run = { id: a.executionId!, action, front: action.frontMs, codegen: full ? action.workMs - action.frontMs : 0, watch: fused, startMs: this.sim.clock.now() };
-    this.sim.later(() => this.sim.call(() => this.sim.scheduler.started(this.id, run.id)));
+    this.sim.later(() => this.sim.call({ kind: 'started', atMs: 0, worker: this.index, run: this.sim.runOf(run.id) }));
     this.change(() => this.running.set(run.id, run));
   }
 
@@ -75,14 +82,14 @@ class SimWorker {
         r.front = 0;
         if (r.watch) {
           const partial = { result: this.result(r), cpuSeconds: r.action.frontMs / 1000 };
-          this.sim.later(() => this.sim.call(() => this.sim.scheduler.partialResult(this.id, r.id, partial)));
+          this.sim.later(() => this.sim.call({ kind: 'partial', atMs: 0, worker: this.index, run: this.sim.runOf(r.id), partial }));
         }
         if (r.codegen > 1e-9) return this.change(() => undefined);
       }
       this.change(() => this.running.delete(r.id));
       const cpuSeconds = (r.action.frontMs + (r.action.kind === 'metadata' && !r.watch ? 0 : r.action.workMs - r.action.frontMs)) / 1000;
       const finished = { executionId: r.id, status: { code: 0 }, result: this.result(r), cpuSeconds };
-      this.sim.later(() => this.sim.call(() => this.sim.scheduler.finished(this.id, finished)));
+      this.sim.later(() => this.sim.call({ kind: 'finished', atMs: 0, worker: this.index, run: this.sim.runOf(r.id), finished }));
     }, wait);
   }
 
@@ -102,6 +109,17 @@ interface Run {
   startMs: number;
   cancelTimer?: () => void;
 }
+
+/**
+ * One call into the scheduler, as the simulation made it: recorded so that it can be replayed against a fresh
+ * scheduler with nothing else running (workers by registration order, runs by assignment order).
+ */
+export type SchedulerCall =
+  | { kind: 'submit'; atMs: number; request: ExecutionRequest }
+  | { kind: 'started'; atMs: number; worker: number; run: number }
+  | { kind: 'partial'; atMs: number; worker: number; run: number; partial: PartialResult }
+  | { kind: 'finished'; atMs: number; worker: number; run: number; finished: WorkerPb.IExecutionFinished }
+  | { kind: 'heartbeat'; atMs: number };
 
 export interface SimBuild {
   invocationId: string;
@@ -129,6 +147,13 @@ export class Simulation {
   /** CPU µs spent inside scheduler calls. */
   schedulerCpuUs = 0;
   failures = 0;
+  /** Every scheduler call in order, and every assignment (worker, the action's output), when recording (see replay()). */
+  trace?: SchedulerCall[];
+  assignments?: { worker: number; output: string }[];
+  /** Worker ids by registration order; execution ids by assignment order (and back). */
+  private readonly workerIds: string[] = [];
+  private readonly runIds: string[] = [];
+  private readonly runIndex = new Map<string, number>();
   private readonly byName = new Map<string, SimAction>();
   private readonly pending: (() => unknown)[] = [];
   private lastCompletionMs = 0;
@@ -142,15 +167,34 @@ export class Simulation {
     return this;
   }
 
+  /** Keeps every scheduler call from now on in `trace`. */
+  record(): this {
+    this.trace = [];
+    this.assignments = [];
+    return this;
+  }
+
   /** Registers workers that heartbeat every `heartbeatMs` (one timed pass over all of them). */
   addWorkers(count: number, cores: number, heartbeatMs: number): void {
-    const ids: string[] = [];
     for (let i = 0; i < count; i++) {
       const w = new SimWorker(this, cores);
+      w.index = this.workerIds.length;
       w.id = this.scheduler.registerWorker({ workerName: `sim-${i}`, slots: cores }, w);
-      ids.push(w.id);
+      this.workerIds.push(w.id);
     }
-    this.every(heartbeatMs, () => this.later(() => this.call(() => ids.forEach((id) => this.scheduler.heartbeat(id)))));
+    this.every(heartbeatMs, () => this.later(() => this.call({ kind: 'heartbeat', atMs: 0 })));
+  }
+
+  /** A worker took an assignment: the next run. */
+  assigned(executionId: string, worker: number, output: string): void {
+    this.decisions++;
+    this.assignments?.push({ worker, output });
+    this.runIndex.set(executionId, this.runIds.length);
+    this.runIds.push(executionId);
+  }
+
+  runOf(executionId: string): number {
+    return this.runIndex.get(executionId)!;
   }
 
   /** Calls `fn` every `ms` of simulated time. */
@@ -206,10 +250,12 @@ export class Simulation {
    * measure the other processes. What runs inside the call counts: garbage collection, and the simulated worker
    * taking the assignment.
    */
-  call<T>(fn: () => T): T {
+  call(c: SchedulerCall): ReturnType<typeof invoke> {
+    c.atMs = this.clock.now();
+    this.trace?.push(c);
     const before = this.decisions;
     const t = process.cpuUsage();
-    const r = fn();
+    const r = invoke(this.scheduler, c, this.workerIds, this.runIds);
     const done = () => {
       const used = process.cpuUsage(t);
       const us = used.user + used.system;
@@ -217,7 +263,7 @@ export class Simulation {
       const made = this.decisions - before;
       for (let i = 0; i < made; i++) this.latenciesUs.push(us / made);
     };
-    if (r instanceof Promise) return r.then((x) => (done(), x)) as T;
+    if (r instanceof Promise) return r.then((x) => (done(), x));
     done();
     return r;
   }
@@ -231,8 +277,7 @@ export class Simulation {
     let left = b.actions.length;
     const submit = (i: number) => {
       const a = b.actions[i];
-      const req = request(b, a);
-      const op = this.call(() => this.scheduler.submit(req));
+      const op = this.call({ kind: 'submit', atMs: 0, request: request(b, a) }) as Operation;
       const done = () => {
         this.lastCompletionMs = this.clock.now();
         if (op.response?.status?.code) this.failures++;
@@ -244,6 +289,84 @@ export class Simulation {
     };
     b.actions.forEach((_, i) => waiting[i] === 0 && submit(i));
   }
+}
+
+/** Makes one recorded call (execution ids of finished messages are rewritten to the run's id in this scheduler). */
+function invoke(s: Scheduler, c: SchedulerCall, workers: readonly string[], runs: readonly string[]): Operation | Promise<void> | void {
+  switch (c.kind) {
+    case 'submit':
+      return s.submit(c.request);
+    case 'started':
+      return s.started(workers[c.worker], runs[c.run]);
+    case 'partial':
+      return s.partialResult(workers[c.worker], runs[c.run], c.partial);
+    case 'finished':
+      c.finished.executionId = runs[c.run];
+      return s.finished(workers[c.worker], c.finished);
+    case 'heartbeat':
+      for (const id of workers) s.heartbeat(id);
+  }
+}
+
+export interface Replay {
+  decisions: number;
+  /** The whole process's CPU (every thread: V8's concurrent GC and compiler threads too). */
+  cpuSeconds: number;
+  /** The main thread's alone (/proc, 10 ms ticks): the scheduler is single-threaded, so this bounds its throughput. */
+  mainThreadSeconds: number;
+  /** Of which in the kernel (page faults of a growing heap, mostly). */
+  systemSeconds: number;
+  /** Assignments that went to another action or worker than in the recorded run (0: a faithful replay). */
+  divergent: number;
+}
+
+/**
+ * Replays a recorded simulation's scheduler calls, at their simulated times, against a fresh scheduler whose workers
+ * only note what they were given: the process's CPU time over the whole replay is the scheduler's (with its garbage
+ * collection and timers), unlike per-call readings, which cost ~4 µs each on this machine.
+ */
+export async function replay(
+  trace: readonly SchedulerCall[],
+  recorded: { worker: number; output: string }[],
+  scheduler: Scheduler,
+  clock: FakeClock,
+  workers: { count: number; cores: number },
+  /** Called every 1,024 calls (e.g. to sample the heap). */
+  sample: () => void = ignore,
+): Promise<Replay> {
+  const workerIds: string[] = [];
+  const runIds: string[] = [];
+  const got: { worker: number; output: string }[] = [];
+  for (let i = 0; i < workers.count; i++) {
+    const send = (m: WorkerPb.ISchedulerMessage) => {
+      if (!m.assign) return;
+      runIds.push(m.assign.executionId!);
+      got.push({ worker: i, output: m.assign.command?.outputFiles?.[0] ?? '' });
+    };
+    workerIds.push(scheduler.registerWorker({ workerName: `sim-${i}`, slots: workers.cores }, { send }));
+  }
+  const cpu0 = process.cpuUsage();
+  const main0 = mainThreadCpuSeconds();
+  for (let i = 0; i < trace.length; i++) {
+    const c = trace[i];
+    if ((i & 1023) === 0) sample();
+    clock.advanceTo(c.atMs);
+    const r = invoke(scheduler, c, workerIds, runIds);
+    if (r instanceof Promise) await r.then(ignore);
+  }
+  const cpu = process.cpuUsage(cpu0);
+  const mainThreadSeconds = mainThreadCpuSeconds() - main0;
+  let divergent = Math.abs(got.length - recorded.length);
+  for (let i = 0; i < Math.min(got.length, recorded.length); i++) if (got[i].worker !== recorded[i].worker || got[i].output !== recorded[i].output) divergent++;
+  return { decisions: runIds.length, cpuSeconds: (cpu.user + cpu.system) / 1e6, mainThreadSeconds, systemSeconds: cpu.system / 1e6, divergent };
+}
+
+const ignore = () => undefined;
+
+/** User + system CPU seconds of this process's main thread (its task has the process's id). */
+function mainThreadCpuSeconds(): number {
+  const f = statFields(readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8'));
+  return (Number(f[11]) + Number(f[12])) / TICKS_PER_SECOND;
 }
 
 /** The action's one output, which names it: `{salt}/{crate}.rmeta|.rlib|.bin`, or `{salt}/{name}.out`. */

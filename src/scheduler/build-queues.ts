@@ -14,7 +14,6 @@ export class BuildQueues {
   private readonly platforms = new Map<string, PlatformQueue>();
   private readonly invocations = new Map<string, Invocation>();
   private readonly classes: WorkerClass[] = [];
-  private readonly depth = new Map<string, { platformKey: string; actionClass: string; count: number }>();
   private sequence = 0;
   /** Tasks waiting for a worker. */
   queuedTasks = 0;
@@ -30,8 +29,7 @@ export class BuildQueues {
   }
 
   /** The queue for a platform (created on first use and linked to the worker classes that serve it). */
-  platform(required: PlatformProperty[]): PlatformQueue {
-    const key = platformKey(required);
+  platform(required: PlatformProperty[], key = platformKey(required)): PlatformQueue {
     let q = this.platforms.get(key);
     if (!q) {
       q = new PlatformQueue(key, required);
@@ -43,11 +41,11 @@ export class BuildQueues {
 
   /** Queues a task: one entry per live operation (an internal task has one of its own). Returns its platform queue. */
   push(task: Task, actionClass: string): PlatformQueue {
-    const q = this.platform(task.request.platform);
+    const q = this.platform(task.request.platform, (task.platformKey ??= platformKey(task.request.platform)));
     if (task.internal || task.operations.size === 0) this.addEntry(q, task, undefined);
     else for (const op of task.operations) this.addEntry(q, task, op);
     this.queuedTasks++;
-    this.count(q.key, actionClass, 1);
+    q.count(actionClass, 1);
     this.touch(q);
     return q;
   }
@@ -84,7 +82,7 @@ export class BuildQueues {
     task.entries = [];
     this.queuedTasks--;
     if (q) {
-      this.count(q.key, actionClass, -1);
+      q.count(actionClass, -1);
       this.touch(q);
     }
   }
@@ -115,7 +113,9 @@ export class BuildQueues {
 
   /** Queued tasks per platform and action class (non-zero only). */
   depths(): QueueDepth[] {
-    return [...this.depth.values()].map((d) => ({ ...d }));
+    const out: QueueDepth[] = [];
+    for (const q of this.platforms.values()) for (const [actionClass, count] of q.depth) out.push({ platformKey: q.key, actionClass, count });
+    return out;
   }
 
   private addEntry(q: PlatformQueue, task: Task, op: Operation | undefined): void {
@@ -155,11 +155,4 @@ export class BuildQueues {
     if (inv.busySlots === 0 && inv.queues.size === 0) this.invocations.delete(inv.id);
   }
 
-  private count(platform: string, actionClass: string, delta: number): void {
-    const k = `${platform}\n${actionClass}`;
-    const d = this.depth.get(k) ?? { platformKey: platform, actionClass, count: 0 };
-    d.count += delta;
-    if (d.count > 0) this.depth.set(k, d);
-    else this.depth.delete(k);
-  }
 }

@@ -50,7 +50,7 @@ export class CriticalPath {
    * time until a dependent can start (the .rmeta or the .rlib, whichever it needs) plus that dependent's own path.
    */
   remainingMs(crate: string): number {
-    return this.walk(crate, new Set());
+    return this.memo.get(crate) ?? this.walk(crate, new Set());
   }
 
   get size(): number {

@@ -29,7 +29,7 @@ export class ObserverHub {
   }
 
   emit(event: SchedulerEvent): void {
-    for (const o of this.all) this.deliver(o, event);
+    if (this.all.size > 0) for (const o of this.all) this.deliver(o, event);
     const some = this.byType.get(event.type);
     if (some) for (const o of some) this.deliver(o, event);
   }

@@ -2,6 +2,7 @@ import { processIds } from './ids';
 import { REv2 } from '../proto';
 import { ExecutionRequest, retainedRequest, Stage } from './execution';
 import type { QueueEntry } from './platform-queue';
+import type { OperationInfo } from './scheduler-observer';
 import type { Task } from './task';
 
 /** What an operation needs from whoever owns it: to hear when nobody follows it any more. */
@@ -19,6 +20,8 @@ export class Operation {
   response?: REv2.ExecuteResponse;
   /** Its place in its invocation's queue while the task waits for a worker. */
   entry?: QueueEntry;
+  /** What observers are shown of it (fixed for its life, built on first use). */
+  info?: OperationInfo;
   private listeners?: Set<(op: Operation) => void>;
   private watchers = 0;
 

@@ -72,11 +72,19 @@ export class PlatformQueue {
   size = 0;
   /** The kinds of worker whose properties satisfy this platform. */
   readonly classes: WorkerClass[] = [];
+  /** Queued tasks by action class (non-zero only). */
+  readonly depth = new Map<string, number>();
 
   constructor(
     readonly key: string,
     readonly required: PlatformProperty[],
   ) {}
+
+  count(actionClass: string, delta: number): void {
+    const n = (this.depth.get(actionClass) ?? 0) + delta;
+    if (n > 0) this.depth.set(actionClass, n);
+    else this.depth.delete(actionClass);
+  }
 
   get best(): InvocationQueue | undefined {
     return this.invocations.peek();

@@ -1,12 +1,20 @@
 import { re, REv2, WorkerPb } from '../proto';
 import { declaredOutputs } from '../rust/rustc-command';
 
-/** A fused run's answer as one of the actions it serves would have produced it: only that action's declared outputs. */
+type Output = { path?: string | null };
+
+/**
+ * A fused run's answer as one of the actions it serves would have produced it: only that action's declared outputs.
+ * When every output is declared (or there are none), the answer is returned as it is, uncopied.
+ */
 export function restrictOutputs(finished: WorkerPb.IExecutionFinished, command: REv2.ICommand): WorkerPb.IExecutionFinished {
   const r = finished.result;
   if (!r) return finished;
+  const lists = [r.outputFiles, r.outputDirectories, r.outputSymlinks, r.outputFileSymlinks, r.outputDirectorySymlinks];
+  if (lists.every((xs) => !xs || xs.length === 0)) return finished;
   const declared = new Set(declaredOutputs(command));
-  const keep = <T extends { path?: string | null }>(xs: T[] | null | undefined) => (xs ?? []).filter((x) => declared.has(x.path ?? ''));
+  if (lists.every((xs) => !xs || xs.every((x: Output) => declared.has(x.path ?? '')))) return finished;
+  const keep = <T extends Output>(xs: T[] | null | undefined) => (xs ?? []).filter((x) => declared.has(x.path ?? ''));
   return {
     ...finished,
     result: re.ActionResult.create({

@@ -1,14 +1,4 @@
-import { ExecutionRequest } from './execution';
-
-export interface ActionDescription {
-  actionClass: string;
-  labels: Record<string, string>;
-}
-
-/** Describes an action for observers (metrics labels, dashboard columns); injected so the core needs no Rust terms. */
-export type ActionDescriber = (request: ExecutionRequest) => ActionDescription;
-
-export const describeGeneric: ActionDescriber = () => ({ actionClass: 'other', labels: {} });
+import { ActionDescriber } from './action-describer';
 
 /** rustc actions by class and crate; a fused run (one rustc for a metadata/rlib pair) is an rlib compile in phase `fused`. */
 export const describeRustAction: ActionDescriber = (r) => {

@@ -26,6 +26,9 @@ interface Pair {
 export class RustFusion implements SchedulerPolicy {
   private readonly pairs = new Map<string, Pair>();
   private readonly byCarrier = new Map<string, Pair>();
+  /** Finished pairs in the order they finished, forgotten `retainMs` later (a FIFO swept on use, not a timer each). */
+  private readonly retained: { pair: Pair; untilMs: number }[] = [];
+  private retainedHead = 0;
   private host!: SchedulerHost;
 
   constructor(
@@ -44,6 +47,7 @@ export class RustFusion implements SchedulerPolicy {
   adopt(t: Task): boolean {
     const rust = t.request.rust;
     if (!rust?.pairKey || !rust.rmetaPath || !rust.rlibPath || (rust.kind !== 'rustc-metadata' && rust.kind !== 'rustc-rlib')) return false;
+    this.forgetExpired();
     const slot = rust.kind === 'rustc-metadata' ? 'metadata' : 'rlib';
     let p = this.pairs.get(rust.pairKey);
     if (p?.[slot] && !p[slot]!.done) return false; // A different action with the same key is already being served.
@@ -81,9 +85,9 @@ export class RustFusion implements SchedulerPolicy {
   }
 
   /** The carrier ended (finished, failed, timed out or gave up): answer whoever still waits. */
-  async finished(t: Task, finished: WorkerPb.IExecutionFinished): Promise<void> {
+  finished(t: Task, finished: WorkerPb.IExecutionFinished): Promise<void> | undefined {
     const p = this.byCarrier.get(t.id);
-    if (p) await this.ended(p, finished);
+    return p ? this.ended(p, finished) : undefined;
   }
 
   /** A partner's last operation went away: stop the run when nobody else waits for it. */
@@ -100,14 +104,27 @@ export class RustFusion implements SchedulerPolicy {
   private async ended(p: Pair, finished: WorkerPb.IExecutionFinished): Promise<void> {
     if (p.final) return;
     p.final = finished;
-    const carrier = p.carrier;
-    this.host.schedule(() => {
-      this.byCarrier.delete(carrier.id);
-      const key = carrier.request.rust?.pairKey;
-      if (key && this.pairs.get(key) === p) this.pairs.delete(key);
-    }, this.retainMs);
+    this.retained.push({ pair: p, untilMs: this.host.now() + this.retainMs });
+    this.forgetExpired();
     // Errors before the .rmeta fail both actions with the same diagnostics; after it, only the Rustc action.
-    await Promise.all([p.metadata, p.rlib].filter((f): f is Task => !!f && !f.done).map((f) => this.complete(p, f, finished)));
+    const metadata = p.metadata && !p.metadata.done ? this.complete(p, p.metadata, finished) : undefined;
+    const rlib = p.rlib && !p.rlib.done ? this.complete(p, p.rlib, finished) : undefined;
+    if (metadata && rlib) await Promise.all([metadata, rlib]);
+    else await (metadata ?? rlib);
+  }
+
+  private forgetExpired(): void {
+    const now = this.host.now();
+    while (this.retainedHead < this.retained.length && this.retained[this.retainedHead].untilMs <= now) {
+      const p = this.retained[this.retainedHead++].pair;
+      this.byCarrier.delete(p.carrier.id);
+      const key = p.carrier.request.rust?.pairKey;
+      if (key && this.pairs.get(key) === p) this.pairs.delete(key);
+    }
+    if (this.retainedHead > 1024 && this.retainedHead * 2 > this.retained.length) {
+      this.retained.splice(0, this.retainedHead);
+      this.retainedHead = 0;
+    }
   }
 
   /** Mirrors the carrier's stage onto the actions it serves. */
@@ -115,7 +132,8 @@ export class RustFusion implements SchedulerPolicy {
     if (!t.internal) return;
     const p = this.byCarrier.get(t.id);
     if (!p || t.stage === 'COMPLETED') return;
-    for (const f of [p.metadata, p.rlib]) if (f && !f.done) this.host.setStage(f, t.stage);
+    if (p.metadata && !p.metadata.done) this.host.setStage(p.metadata, t.stage);
+    if (p.rlib && !p.rlib.done) this.host.setStage(p.rlib, t.stage);
   }
 
   private async complete(p: Pair, f: Task, finished: WorkerPb.IExecutionFinished): Promise<void> {

@@ -15,7 +15,7 @@ import { ObserverHub } from './observer-hub';
 import { Operation, OperationOwner } from './operation';
 import { formatPlatform, platformKey } from './platform';
 import { QueueEntry } from './platform-queue';
-import { ActionDescriber, describeGeneric } from './rust-action-class';
+import { ActionDescriber, describeGeneric } from './action-describer';
 import { OperationInfo, SchedulerEvent, SchedulerObserver, SchedulerSnapshot, TaskInfo, TaskOutcome } from './scheduler-observer';
 import { PartialResult, SchedulerHost, SchedulerPolicy } from './scheduler-policy';
 import { Task } from './task';
@@ -68,7 +68,7 @@ export class Scheduler implements OperationOwner {
   private readonly operations = new Map<string, Operation>();
   private readonly completed: CompletedOperations;
   private readonly clock: Clock;
-  private readonly deadlines: Deadlines;
+  private readonly deadlines: Deadlines<Task>;
   private readonly heartbeats: HeartbeatMonitor;
   private readonly hub: ObserverHub;
   private readonly describe: ActionDescriber;
@@ -84,7 +84,7 @@ export class Scheduler implements OperationOwner {
     this.hub = new ObserverHub(logger);
     this.describe = options.describe ?? describeGeneric;
     this.policies = options.policies ?? [];
-    this.deadlines = new Deadlines(this.clock);
+    this.deadlines = new Deadlines<Task>(this.clock, (task) => this.timedOut(task));
     this.completed = new CompletedOperations(options.retainCompletedMs, (op) => this.operations.delete(op.id));
     this.heartbeats = new HeartbeatMonitor(this.registry, this.clock, options.heartbeatIntervalMs, (w, reason) => this.workerLost(w.id, reason));
     const host = this.host();
@@ -215,11 +215,15 @@ export class Scheduler implements OperationOwner {
     this.heartbeats.seen(w);
     const ran: Ran = { workerName: w.name, slots: task.slots, cpuSeconds: msg.cpuSeconds ?? undefined };
     this.release(task);
-    const answered = this.policies.map((p) => p.finished?.(task, msg));
+    let answered: Promise<void>[] | undefined;
+    for (const p of this.policies) {
+      const r = p.finished?.(task, msg);
+      if (r) (answered ??= []).push(r);
+    }
     this.drain(w.cls); // The freed slots take new work before the result is recorded.
     if (task.internal) this.complete(task, re.ExecuteResponse.create({ status: msg.status ?? undefined, result: msg.result ?? undefined }), ran);
     else await this.record(task, msg, ran);
-    await Promise.all(answered);
+    if (answered) await Promise.all(answered);
   }
 
   /** A worker's stream ended or it stopped heartbeating: requeue what it was running. */
@@ -319,14 +323,14 @@ export class Scheduler implements OperationOwner {
     task.worker = w;
     task.assignedAtMs = this.clock.now();
     task.chargedTo = entry.op?.request.invocationId ?? task.request.invocationId;
-    task.info = undefined;
+    if (task.info?.invocationIds[0] !== task.chargedTo) task.info = undefined; // The charged build is listed first.
     w.running.set(task.id, task);
     this.registry.occupy(w, slots);
     this.queues.charge(task.chargedTo, slots);
     if (this.logger.isLevelEnabled('debug')) this.logger.debug({ task: task.id, worker: w.id, slots, action: task.request.actionDigest.toString() }, 'assigned');
     w.channel.send(assignment(task, slots));
     // Backstop: the worker enforces the timeout; this fires only if its answer never comes.
-    this.deadlines.set(task.id, task.request.timeoutMs + this.options.timeoutGraceMs, () => this.timedOut(task, w));
+    this.deadlines.set(task.id, task, task.request.timeoutMs + this.options.timeoutGraceMs);
     if (this.hub.wants('task-started')) this.hub.emit({ type: 'task-started', atMs: task.assignedAtMs, task: this.taskInfo(task), worker: workerInfo(w), slots, queueWaitMs: task.assignedAtMs - task.enqueuedAtMs });
   }
 
@@ -342,8 +346,9 @@ export class Scheduler implements OperationOwner {
     return w;
   }
 
-  private timedOut(task: Task, w: RegisteredWorker): void {
-    if (task.worker !== w) return;
+  private timedOut(task: Task): void {
+    const w = task.worker;
+    if (!w) return;
     w.channel.send(worker.SchedulerMessage.create({ cancel: { executionId: task.id } }));
     this.fail(task, new StatusError(Code.DEADLINE_EXCEEDED, `no result from worker ${w.name} within the ${task.request.timeoutMs} ms timeout`), { workerName: w.name, slots: task.slots });
     this.drain(w.cls);
@@ -434,12 +439,14 @@ export class Scheduler implements OperationOwner {
     });
   }
 
+  /** Fixed for the operation's life, so built once. */
   private operationInfo(op: Operation): OperationInfo {
-    return { name: op.operationName, taskId: op.task.id, invocationId: op.request.invocationId, priority: op.request.priority, createdAtMs: op.createdAtMs };
+    return (op.info ??= { name: op.operationName, taskId: op.task.id, invocationId: op.request.invocationId, priority: op.request.priority, createdAtMs: op.createdAtMs });
   }
 
   private outcome(task: Task, response: REv2.ExecuteResponse, ran?: Ran): TaskOutcome {
     const result = response.result;
+    const queueWaitMs = task.assignedAtMs !== undefined ? task.assignedAtMs - task.enqueuedAtMs : undefined;
     return {
       code: response.status?.code ?? 0,
       message: response.status?.message || undefined,
@@ -448,7 +455,7 @@ export class Scheduler implements OperationOwner {
       servedBy: ran?.servedBy,
       workerName: result?.executionMetadata?.worker || ran?.workerName,
       slots: ran?.slots,
-      timings: actionTimings(result, task.assignedAtMs !== undefined ? task.assignedAtMs - task.enqueuedAtMs : undefined),
+      timings: actionTimings(result, queueWaitMs),
       cpuSeconds: ran?.cpuSeconds,
     };
   }

@@ -3,7 +3,7 @@ import { REv2 } from '../proto';
 import type { ExecutionRequest, Stage } from './execution';
 import type { Operation } from './operation';
 import type { QueueEntry } from './platform-queue';
-import type { ActionDescription } from './rust-action-class';
+import type { ActionDescription } from './action-describer';
 import type { TaskInfo } from './scheduler-observer';
 import type { RegisteredWorker } from './worker-registry';
 

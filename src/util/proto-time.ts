@@ -18,7 +18,9 @@ export function toDuration(ms: number): ProtobufPb.Duration {
 /** Milliseconds of a Duration or Timestamp; 0 when absent. */
 export function durationMs(d: Time): number {
   if (!d) return 0;
-  return Long.fromValue(d.seconds ?? 0).toNumber() * 1000 + Math.floor((d.nanos ?? 0) / 1e6);
+  const s = d.seconds ?? 0;
+  const seconds = typeof s === 'number' ? s : Long.isLong(s) ? s.toNumber() : Long.fromValue(s).toNumber();
+  return seconds * 1000 + Math.floor((d.nanos ?? 0) / 1e6);
 }
 
 /** Whole milliseconds from one Timestamp to another; undefined unless both are set. */

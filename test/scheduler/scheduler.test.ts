@@ -210,6 +210,29 @@ describe('Scheduler: one task, an operation per caller', () => {
     assert.equal(a.response?.status?.code, Code.CANCELLED, 'the cancelled operation keeps its own answer');
   });
 
+  it('cancels one operation of a running task: the run goes on for the other caller and its slot stays held', async () => {
+    const s = newScheduler();
+    const w = new FakeWorker();
+    const id = s.registerWorker({ workerName: 'w', slots: 1 }, w);
+    const a = s.submit(request('shared-run', { invocationId: 'A', priority: 2 }));
+    const b = s.submit(request('shared-run', { invocationId: 'B', priority: 7 }));
+    assert.deepEqual(w.assigned, ['shared-run']);
+    s.started(id, a.taskId);
+    assert.equal(s.cancel(a, 'build A stopped'), true);
+    assert.equal(s.cancel(a, 'again'), false, 'an operation is cancelled once');
+    assert.equal(a.response?.status?.code, Code.CANCELLED);
+    assert.deepEqual(w.cancelled, [], 'the worker is not told to stop');
+    assert.equal(b.stage, 'EXECUTING');
+    const queued = s.submit(request('waits-for-the-slot', { invocationId: 'C' }));
+    assert.deepEqual(w.assigned, ['shared-run'], 'the slot is still held by the run');
+    await s.finished(id, ok(b.taskId));
+    assert.equal(b.response?.result?.exitCode, 0);
+    assert.equal(b.request.priority, 7, 'B keeps its own priority');
+    assert.equal(a.response?.status?.code, Code.CANCELLED, 'A keeps its own answer');
+    assert.deepEqual(w.assigned, ['shared-run', 'waits-for-the-slot']);
+    assert.equal(queued.done, false);
+  });
+
   it('cancels the task when its last operation goes: out of the queue, or stopped on its worker', () => {
     const s = newScheduler();
     const runs = s.submit(request('runs'));
