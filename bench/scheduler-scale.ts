@@ -100,7 +100,7 @@ export async function scaleBench(profile: RustProfile, workers = 1000, builds = 
   fresh.scheduler.close();
   if (r.divergent > 0) throw new Error(`the replay diverged from the simulation in ${r.divergent} of ${sim.decisions} assignments`);
   const rate = r.decisions / r.cpuSeconds;
-  report('scheduler scale: decisions per CPU second (replay)', rate, '/s', `${r.decisions} assignments and ${trace.length} calls (${(trace.length / r.cpuSeconds).toFixed(0)} calls/s) in ${r.cpuSeconds.toFixed(2)} s of process CPU (${r.systemSeconds.toFixed(2)} s of it system), GC included; same assignments as simulated`);
+  report('scheduler scale: decisions per CPU second (replay)', rate, '/s', `${r.decisions} assignments and ${trace.length} calls (${(trace.length / r.cpuSeconds).toFixed(0)} calls/s) in ${r.cpuSeconds.toFixed(2)} s of process CPU (${r.systemSeconds.toFixed(2)} s of it system), GC included; same assignments as simulated; ${(r.decisions / r.mainThreadSeconds).toFixed(0)} per CPU s of the main thread alone`);
   report('scheduler scale: heap, highest during the replay', heap / 2 ** 20, 'MB', `the recorded trace held ${(traceHeap / 2 ** 20).toFixed(0)} MB of it before the replay`);
   return {
     workers,
