@@ -60,7 +60,7 @@ describe('ExistenceCachingBlobStore', () => {
     assert.equal(inner.findMissingCalls, 0);
   });
 
-  it('refuses a ttl of 0, which lru-cache would treat as "forever"', () => {
+  it('refuses a ttl of 0, which would read as "forever"', () => {
     assert.throws(() => new ExistenceCachingBlobStore(new MemoryBlobStore(10), { maxEntries: 1, ttlMs: 0 }), /at least 1 ms/);
   });
 
