@@ -1,21 +1,19 @@
 import { status as Status } from '@grpc/grpc-js';
-import type { Counter, Histogram } from 'prom-client';
+import type { Histogram } from 'prom-client';
 import type { RpcObserver } from '../grpc/rpc-observer-interceptor';
 import { METRICS } from './catalog';
-import { Metrics } from './metrics';
+import { CounterChild, Metrics } from './metrics';
 
 const CODE_NAMES = new Map<number, string>(Object.entries(Status).filter(([, v]) => typeof v === 'number').map(([k, v]) => [v as number, k]));
 
 interface MethodMetrics {
-  started: Counter.Internal;
+  started: CounterChild;
   seconds: Histogram.Internal<string>;
-  handled: Map<number, Counter.Internal>;
+  handled: Map<number, CounterChild>;
 }
 
 /** RPC counts by service/method/code and latency histograms; label children are bound once per method (hot path). */
 export function rpcMetrics(metrics: Metrics): RpcObserver {
-  const started = metrics.counter(METRICS.grpcStarted);
-  const handled = metrics.counter(METRICS.grpcHandled);
   const seconds = metrics.histogram(METRICS.grpcSeconds);
   const byPath = new Map<string, MethodMetrics>();
   const forPath = (path: string): MethodMetrics => {
@@ -24,9 +22,8 @@ export function rpcMetrics(metrics: Metrics): RpcObserver {
       // "/build.bazel.remote.execution.v2.ContentAddressableStorage/FindMissingBlobs"
       const [, service = 'unknown', method = path] = /^\/(.+)\/([^/]+)$/.exec(path) ?? [];
       const labels = { service, method };
-      m = { started: started.labels(labels), seconds: seconds.labels(labels), handled: new Map() };
-      const handledFor = (code: number) => handled.labels({ ...labels, code: CODE_NAMES.get(code) ?? String(code) });
-      m.handled = new Map([...CODE_NAMES.keys()].map((c) => [c, handledFor(c)]));
+      const handledFor = (code: number) => metrics.counterChild(METRICS.grpcHandled, { ...labels, code: CODE_NAMES.get(code) ?? String(code) });
+      m = { started: metrics.counterChild(METRICS.grpcStarted, labels), seconds: seconds.labels(labels), handled: new Map([...CODE_NAMES.keys()].map((c) => [c, handledFor(c)])) };
       byPath.set(path, m);
     }
     return m;
@@ -38,7 +35,13 @@ export function rpcMetrics(metrics: Metrics): RpcObserver {
       const t0 = process.hrtime.bigint();
       return (code) => {
         m.seconds.observe(Number(process.hrtime.bigint() - t0) / 1e9);
-        (m.handled.get(code) ?? handled.labels({ service: 'unknown', method: path, code: String(code) })).inc();
+        let h = m.handled.get(code);
+        if (!h) {
+          // A code grpc-js does not name (never seen so far): counted as before, bound once.
+          h = metrics.counterChild(METRICS.grpcHandled, { service: 'unknown', method: path, code: String(code) });
+          m.handled.set(code, h);
+        }
+        h.inc();
       };
     },
   };

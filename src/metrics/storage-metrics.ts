@@ -7,12 +7,7 @@ import { Metrics } from './metrics';
 
 /** The storage factory's instrumentation for one instance: prom-client counters bound once per node. */
 export function storageMetrics(metrics: Metrics, instance: string): StorageInstrumentation {
-  const readBytes = metrics.counter(METRICS.casReadBytes);
-  const writtenBytes = metrics.counter(METRICS.casWrittenBytes);
-  const reads = metrics.counter(METRICS.casReads);
-  const writes = metrics.counter(METRICS.casWrites);
-  const findMissing = metrics.counter(METRICS.casFindMissing);
-  const existence = metrics.counter(METRICS.existenceCacheLookups);
+  const child = metrics.counterChild.bind(metrics);
   const s3Seconds = metrics.histogram(METRICS.s3Seconds);
   const s3Requests = metrics.counter(METRICS.s3Requests);
   const s3Errors = metrics.counter(METRICS.s3Errors);
@@ -20,21 +15,21 @@ export function storageMetrics(metrics: Metrics, instance: string): StorageInstr
     wrap: (store, tier) => {
       const l = { instance, tier };
       return new MetricsBlobStore(store, {
-        readBytes: readBytes.labels(l),
-        readOk: reads.labels({ ...l, result: 'ok' }),
-        readNotFound: reads.labels({ ...l, result: 'not_found' }),
-        readError: reads.labels({ ...l, result: 'error' }),
-        writtenBytes: writtenBytes.labels(l),
-        writeCommitted: writes.labels({ ...l, result: 'committed' }),
-        writeAborted: writes.labels({ ...l, result: 'aborted' }),
-        writeError: writes.labels({ ...l, result: 'error' }),
-        present: findMissing.labels({ ...l, result: 'present' }),
-        missing: findMissing.labels({ ...l, result: 'missing' }),
+        readBytes: child(METRICS.casReadBytes, l),
+        readOk: child(METRICS.casReads, { ...l, result: 'ok' }),
+        readNotFound: child(METRICS.casReads, { ...l, result: 'not_found' }),
+        readError: child(METRICS.casReads, { ...l, result: 'error' }),
+        writtenBytes: child(METRICS.casWrittenBytes, l),
+        writeCommitted: child(METRICS.casWrites, { ...l, result: 'committed' }),
+        writeAborted: child(METRICS.casWrites, { ...l, result: 'aborted' }),
+        writeError: child(METRICS.casWrites, { ...l, result: 'error' }),
+        present: child(METRICS.casFindMissing, { ...l, result: 'present' }),
+        missing: child(METRICS.casFindMissing, { ...l, result: 'missing' }),
       });
     },
     existenceCache: (tier) => {
-      const hit = existence.labels({ instance, tier, result: 'hit' });
-      const miss = existence.labels({ instance, tier, result: 'miss' });
+      const hit = child(METRICS.existenceCacheLookups, { instance, tier, result: 'hit' });
+      const miss = child(METRICS.existenceCacheLookups, { instance, tier, result: 'miss' });
       return (hits, misses) => {
         hit.inc(hits);
         miss.inc(misses);
@@ -54,16 +49,15 @@ export function storageMetrics(metrics: Metrics, instance: string): StorageInstr
 
 /** The worker's file cache: lookups (hit/miss) and evictions. */
 export function workerFileCacheMetrics(metrics: Metrics): { onLookup: (hit: boolean) => void; onEvict: (bytes: number) => void } {
-  const lookups = metrics.counter(METRICS.workerFileCacheLookups);
-  const hit = lookups.labels({ result: 'hit' });
-  const miss = lookups.labels({ result: 'miss' });
+  const hit = metrics.counterChild(METRICS.workerFileCacheLookups, { result: 'hit' });
+  const miss = metrics.counterChild(METRICS.workerFileCacheLookups, { result: 'miss' });
   return { onLookup: (h) => (h ? hit : miss).inc(), onEvict: evictionMetrics(metrics, 'worker_file_cache') };
 }
 
 /** Evictions (count and bytes) of one size-bounded cache. */
 export function evictionMetrics(metrics: Metrics, cache: string): (bytes: number) => void {
-  const count = metrics.counter(METRICS.evictions).labels({ cache });
-  const bytes = metrics.counter(METRICS.evictedBytes).labels({ cache });
+  const count = metrics.counterChild(METRICS.evictions, { cache });
+  const bytes = metrics.counterChild(METRICS.evictedBytes, { cache });
   return (n) => {
     count.inc();
     bytes.inc(n);
@@ -72,10 +66,9 @@ export function evictionMetrics(metrics: Metrics, cache: string): (bytes: number
 
 /** Action cache lookups and writes of one instance, as clients see them. */
 export function actionCacheMetrics(metrics: Metrics, instance: string, ac: ActionCache): ActionCache {
-  const lookups = metrics.counter(METRICS.acLookups);
   return new MetricsActionCache(ac, {
-    hit: lookups.labels({ instance, result: 'hit' }),
-    miss: lookups.labels({ instance, result: 'miss' }),
-    write: metrics.counter(METRICS.acWrites).labels({ instance }),
+    hit: metrics.counterChild(METRICS.acLookups, { instance, result: 'hit' }),
+    miss: metrics.counterChild(METRICS.acLookups, { instance, result: 'miss' }),
+    write: metrics.counterChild(METRICS.acWrites, { instance }),
   });
 }

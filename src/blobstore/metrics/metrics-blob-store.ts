@@ -4,7 +4,7 @@ import { Code, toStatusError } from '../../grpc/status-error';
 import { BlobReader, BlobStore, BlobWriter, ReadOptions } from '../blob-store';
 import { checkRange } from '../blob-io';
 
-/** A counter already bound to its labels (prom-client's `counter.labels(...)`). */
+/** A counter already bound to its labels (Metrics.counterChild: one addition per inc). */
 export interface Count {
   inc(n?: number): void;
 }
