@@ -47,4 +47,4 @@ if [ $# -eq 0 ]; then
   done < <(find dist/test -name '*.test.js' | sort)
   set -- "${files[@]}"
 fi
-exec node --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout=900000 "$@"
+exec node scripts/run-tests.js "${TEST_CONCURRENCY:-2}" 900000 "$@"
