@@ -9,7 +9,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const spread = (xs: number[]) => `runs ${xs.map((x) => (x / 1000).toFixed(1)).join('/')} s`;
 
 /**
- * Cargo through rustexec-rustc on the fixture workspace (26 Debian crates, 8 build scripts, a proc-macro), all on this
+ * Cargo through rustexec-rustc on the fixture workspace (26 crates, 10 build scripts, a proc-macro), all on this
  * machine's cores: a clean build with the wrapper vs plain Cargo (bar ≤ 1.3×), and the cached rebuild after
  * `cargo clean` vs Debian's sccache with its local disk cache (goal ≤ 1.0×). Alternating runs, medians of `n`.
  * Run alone: `npm run build && flock /tmp/rustexec-bench.lock node dist/bench/cargo.bench.js` (CARGO_BENCH_RUNS=N, default 3).

@@ -12,7 +12,7 @@ const UPLOADED_FRESH_MS = 60 * 60_000;
 
 /**
  * The digest cache, with every toolchain file hashed. Cargo starts up to -j wrapper processes at once; with a cold
- * cache each would hash the ~475 MiB toolchain. The first takes a lock and hashes, the others wait and reuse its work.
+ * cache each would hash the ~490 MiB toolchain. The first takes a lock and hashes, the others wait and reuse its work.
  */
 export async function hashToolchainOnce(digestsFile: string, fn: DigestFunction, files: string[]): Promise<FileDigests> {
   const digests = await FileDigests.open(digestsFile, fn);
@@ -27,7 +27,7 @@ export async function hashToolchainOnce(digestsFile: string, fn: DigestFunction,
 
 /**
  * Uploads the toolchain's blobs the backend lacks, once per machine and backend: the first compile that misses the
- * cache uploads under a lock while the others of the build wait, instead of N processes sending the same ~475 MiB.
+ * cache uploads under a lock while the others of the build wait, instead of N processes sending the same ~490 MiB.
  * A marker remembers the upload for an hour; if the backend lost the blobs since, each action's own FindMissingBlobs
  * still finds and sends them.
  */

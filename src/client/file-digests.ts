@@ -21,7 +21,7 @@ export class InputFileError extends Error {
 
 /**
  * Digests of local files, remembered across processes in one append-only file keyed by path, size, mtime, ctime and
- * inode (as ccache and sccache do): each compile re-hashes only what changed, not the ~475 MiB toolchain.
+ * inode (as ccache and sccache do): each compile re-hashes only what changed, not the ~490 MiB toolchain.
  */
 export class FileDigests {
   private entries = new Map<string, string>();

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 
@@ -10,7 +11,7 @@ import * as path from 'node:path';
  */
 export async function withFileLock<T>(file: string, fn: () => Promise<T>, pollMs = 100): Promise<T> {
   await fsp.mkdir(path.dirname(file), { recursive: true });
-  const mine = `${file}.${process.pid}.tmp`;
+  const mine = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   await fsp.writeFile(mine, String(process.pid));
   try {
     for (;;) {
