@@ -73,7 +73,7 @@ async function main(): Promise<number> {
     const connected = client;
     const toolchainSet = new Set(toolchain.files);
     const onMiss = async () => {
-      if (await idle.recentlyUnreachable()) throw new RecentlyNoWorker(`the backend at ${settings!.address} had no worker for a compile of this build moments ago; cache misses compile locally`);
+      if (await idle.recentlyUnreachable()) throw new RecentlyNoWorker(`the backend at ${settings!.address} had no worker for a compile of this build moments ago (RUSTEXEC_QUEUE_TIMEOUT_MS), so this cache miss does not queue`);
       await uploadToolchainOnce(connected, settings!.cacheDir, ca.blobs.filter((b) => 'file' in b && toolchainSet.has(b.file)));
     };
     const outcome = await runRemote(client, caller, ca, stderr, (s) => process.stdout.write(s), onMiss);
