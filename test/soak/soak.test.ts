@@ -18,7 +18,7 @@ describe('soak (2 minutes, 32 concurrent clients)', () => {
       assert.ok(warm.length >= 3, 'several samples after warm-up');
       assert.ok(Math.max(...warm) <= Math.min(...warm) * 1.5, `server RSS flat after warm-up: ${warm.join(', ')} MiB`);
       // A leak raises the heap that survives garbage collection, and keeps raising it. The lowest sample over the later
-      // half of the run must not climb past the highest floor of the earlier half by half (each half is
+      // half of the run must stay within 1.5× of the highest floor of the earlier half (each half is
       // long enough to include a full collection; one interval alone may not be, and the first intervals after
       // warm-up still grow with the stored data the server indexes: 16 → 28 → 25 MiB in a CI run; per-call-heap.test.ts checks
       // that calls themselves leave nothing).
