@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { putBlob } from '../../src/blobstore/blob-io';
 import { ExistenceCachingBlobStore } from '../../src/blobstore/existence-caching/existence-caching-blob-store';
 import { MemoryBlobStore } from '../../src/blobstore/memory/memory-blob-store';
+import { Digest } from '../../src/digest/digest';
 import { blob, CountingBlobStore, FakeClock } from './blob-store-fixtures';
 
 describe('ExistenceCachingBlobStore', () => {
@@ -75,5 +76,15 @@ describe('ExistenceCachingBlobStore', () => {
     await putBlob(backend, fresh.digest, fresh.data);
     await store.findMissing([fresh.digest]);
     assert.equal(store.size, 1, 'only the entry added after the purge is left');
+  });
+
+  it('believes a hash present only at the size that was confirmed', async () => {
+    const { backend, inner, store } = setup();
+    const x = blob('sized');
+    await putBlob(backend, x.digest, x.data);
+    await store.findMissing([x.digest]);
+    const otherSize = Digest.of(x.digest.hash, x.digest.size + 1, x.digest.fn);
+    assert.deepEqual(await store.findMissing([x.digest, otherSize]), [otherSize]);
+    assert.equal(inner.findMissingCalls, 2, 'the other size was asked about');
   });
 });

@@ -10,6 +10,11 @@ export interface ExistenceCacheOptions {
   onLookup?: (hits: number, misses: number) => void;
 }
 
+interface Confirmed {
+  size: number;
+  expiry: number;
+}
+
 /**
  * Remembers which blobs were recently found present, so repeated FindMissingBlobs calls skip the inner store.
  * A Map from key to expiry in order of confirmation (so, with one ttl, in order of expiry): a lookup is one Map.get
@@ -17,7 +22,8 @@ export interface ExistenceCacheOptions {
  * layer the largest cost of a 10k-digest FindMissing.
  */
 export class ExistenceCachingBlobStore implements BlobStore {
-  private readonly present = new Map<string, number>();
+  /** By hash (a flat string from the request; `${hash}-${size}` keys would be built and hashed per digest per call). */
+  private readonly present = new Map<string, Confirmed>();
   private readonly onLookup?: (hits: number, misses: number) => void;
   private readonly maxEntries: number;
   private readonly ttlMs: number;
@@ -43,8 +49,8 @@ export class ExistenceCachingBlobStore implements BlobStore {
     this.dropExpired(now);
     const unknown: Digest[] = [];
     for (const d of digests) {
-      const expiry = this.present.get(d.key);
-      if (expiry === undefined || expiry <= now) unknown.push(d);
+      const e = this.present.get(d.hash);
+      if (e === undefined || e.size !== d.size || e.expiry <= now) unknown.push(d);
     }
     this.onLookup?.(digests.length - unknown.length, unknown.length);
     if (unknown.length === 0) return [];
@@ -52,20 +58,21 @@ export class ExistenceCachingBlobStore implements BlobStore {
     const missingKeys = new Set<string>();
     for (const d of missing) missingKeys.add(d.key);
     const expiry = this.now() + this.ttlMs;
-    for (const d of unknown) if (!missingKeys.has(d.key)) this.remember(d.key, expiry);
+    for (const d of unknown) if (!missingKeys.has(d.key)) this.remember(d, expiry);
     return missing;
   }
 
-  private remember(key: string, expiry: number): void {
-    this.present.delete(key); // re-inserted at the end: the order stays the order of expiry
-    this.present.set(key, expiry);
+  /** One entry per hash: the last size confirmed (another size of the same hash is asked about again: still correct). */
+  private remember(d: Digest, expiry: number): void {
+    this.present.delete(d.hash); // re-inserted at the end: the order stays the order of expiry
+    this.present.set(d.hash, { size: d.size, expiry });
     if (this.present.size > this.maxEntries) this.present.delete(this.present.keys().next().value as string);
   }
 
   private dropExpired(now: number): void {
-    for (const [key, expiry] of this.present) {
-      if (expiry > now) return;
-      this.present.delete(key);
+    for (const [hash, e] of this.present) {
+      if (e.expiry > now) return;
+      this.present.delete(hash);
     }
   }
 
@@ -79,7 +86,7 @@ export class ExistenceCachingBlobStore implements BlobStore {
 
   async createWriter(digest: Digest): Promise<BlobWriter> {
     const w = await this.inner.createWriter(digest);
-    const confirm = () => this.remember(digest.key, this.now() + this.ttlMs);
+    const confirm = () => this.remember(digest, this.now() + this.ttlMs);
     return {
       get committedSize() {
         return w.committedSize;
