@@ -103,7 +103,7 @@ async function until(cond: () => boolean | Promise<boolean>, what: string | (() 
 /** Files in the filesystem CAS's upload area (uploads in progress). */
 const tempFiles = async (dir: string) => fsp.readdir(path.join(dir, 'cas', 'tmp')).catch(() => [] as string[]);
 
-describe('per-client concurrency limit', () => {
+describe('per-client concurrency limit', { timeout: 60_000 }, () => {
   it('refuses the call over the limit with RESOURCE_EXHAUSTED and a RetryInfo, per peer address, and admits again once a call ends', async () => {
     const lines: { level: number; msg: string; reason?: string; client?: string }[] = [];
     const sink = new Writable({ write: (chunk, _e, cb) => (String(chunk).split('\n').filter(Boolean).forEach((l) => lines.push(JSON.parse(l))), cb()) });
@@ -174,7 +174,7 @@ describe('per-client concurrency limit', () => {
   });
 });
 
-describe('per-client message size limit', () => {
+describe('per-client message size limit', { timeout: 60_000 }, () => {
   it('refuses a message over the limit before buffering it, with an actionable RESOURCE_EXHAUSTED; overrides per client; nothing partial is stored', async () => {
     const tokens = { clients: [{ name: 'small', token: 'small-token-0123456789', instances: ['*'] }, { name: 'big', token: 'big-token-0123456789', instances: ['*'] }] };
     const s = await startServer({ maxMessageBytes: 128 * 1024, clients: { big: { maxMessageBytes: 1024 * 1024 } } }, { maxBatchTotalSizeBytes: 100 * 1024 }, tokens);
@@ -237,7 +237,7 @@ function openSilentStream(session: http2.ClientHttp2Session, method: string, ms 
   });
 }
 
-describe('idle calls (slow loris)', () => {
+describe('idle calls (slow loris)', { timeout: 60_000 }, () => {
   it('ends streams whose client sends nothing with DEADLINE_EXCEEDED after limits.idleTimeout, and frees their slots and uploads', async () => {
     const s = await startServer({ idleTimeoutMs: 2000, maxConcurrentCalls: 40 }, { uploadIdleMs: 300 });
     const c = rawClients(s.address);
@@ -313,7 +313,7 @@ describe('idle calls (slow loris)', () => {
   });
 });
 
-describe('Bazel-like load within the default limits', () => {
+describe('Bazel-like load within the default limits', { timeout: 60_000 }, () => {
   let f: Awaited<ReturnType<typeof startExecutionFixture>>;
   before(async () => {
     f = await startExecutionFixture();
@@ -355,7 +355,7 @@ describe('Bazel-like load within the default limits', () => {
   }
 });
 
-describe('an Execute stream waiting on its action is not idle', () => {
+describe('an Execute stream waiting on its action is not idle', { timeout: 60_000 }, () => {
   let f: Awaited<ReturnType<typeof startExecutionFixture>>;
   before(async () => {
     // Workers heartbeat every 200 ms, well within the 1 s idle timeout.
