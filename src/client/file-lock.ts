@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { processAlive as alive } from '../util/process-alive';
 
 /**
  * Runs `fn` while holding a lock file shared by the processes of one machine (the many wrapper processes of a build).
@@ -32,14 +33,5 @@ export async function withFileLock<T>(file: string, fn: () => Promise<T>, pollMs
     return await fn();
   } finally {
     await fsp.unlink(file).catch(() => undefined);
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -10,6 +10,7 @@ import { BlobStore } from '../blobstore/blob-store';
 import { hashMismatch, sizeMismatch } from '../blobstore/blob-io';
 import { Digest } from '../digest/digest';
 import { wrap } from '../grpc/status-error';
+import { processAlive as alive } from '../util/process-alive';
 
 const run = promisify(execFile);
 
@@ -232,15 +233,6 @@ async function lock(file: string, bootId: string): Promise<void> {
       throw new Error(`cache directory ${path.dirname(file)} is in use by process ${pid}; give each worker its own --cache-dir`);
     }
     await fsp.unlink(file).catch(() => undefined); // stale: its owner is gone
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
