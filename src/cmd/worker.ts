@@ -141,6 +141,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  // A worker forked by `npm start` holds an IPC channel to its parent, which closes however the parent dies (SIGKILL
+  // included): a worker must not outlive the server that would restart and stop it.
+  if (process.send) process.once('disconnect', () => void stop('parent exited'));
 }
 
 /** What this machine offers (OSFamily, detected tools) plus `--property NAME=VALUE` flags, which override it. */

@@ -1,5 +1,9 @@
-/** Whether a process with this pid exists (EPERM: it does, owned by another user). */
+/**
+ * Whether a process with this pid exists (EPERM: it does, owned by another user). Not a positive integer (an unreadable
+ * lock owner file, say): no, since kill(0 or -n) would ask about a whole process group instead.
+ */
 export function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
     return true;

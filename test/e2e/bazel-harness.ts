@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { processAlive } from '../../src/util/process-alive';
 
 export { ALL_IN_ONE, ServerProcess, ServerProcessOptions, startServerProcess } from './server-process';
 
@@ -248,7 +249,7 @@ async function breakStaleLock(lockDir: string): Promise<void> {
     if (st && Date.now() - st.mtimeMs > 30_000) await takeAway(lockDir);
     return;
   }
-  if (!isAlive(Number(owner.split(' ')[0]))) await takeAway(lockDir);
+  if (!processAlive(Number(owner.split(' ')[0]))) await takeAway(lockDir);
 }
 
 /** Renames the stale lock aside before deleting it, so two waiters cannot both delete it (and one a fresh lock). */
@@ -260,16 +261,6 @@ async function takeAway(lockDir: string): Promise<void> {
     return;
   }
   await fsp.rm(aside, { recursive: true, force: true });
-}
-
-function isAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function exists(p: string): Promise<boolean> {
