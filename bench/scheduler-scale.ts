@@ -96,7 +96,9 @@ export async function scaleBench(profile: RustProfile, workers = 1000, builds = 
   collectGarbage();
   const traceHeap = process.memoryUsage().heapUsed;
   let heap = 0;
+  const stopProfile = await profileReplay(process.env.SCALE_PROFILE);
   const r = await replay(trace, sim.assignments!, fresh.scheduler, replayClock, { count: workers, cores }, () => (heap = Math.max(heap, process.memoryUsage().heapUsed)));
+  await stopProfile();
   fresh.scheduler.close();
   if (r.divergent > 0) throw new Error(`the replay diverged from the simulation in ${r.divergent} of ${sim.decisions} assignments`);
   const rate = r.decisions / r.cpuSeconds;
@@ -110,6 +112,36 @@ export async function scaleBench(profile: RustProfile, workers = 1000, builds = 
     p99_decision_us: round(lat[Math.floor(lat.length * 0.99)]),
     heap_mb: round(heap / 2 ** 20),
     max_fair_share_error: round(errors.reduce((a, b) => a + b, 0) / Math.max(errors.length, 1), 4),
+  };
+}
+
+/**
+ * With SCALE_PROFILE=file.cpuprofile: a CPU profile of the replay alone (read it with dist/bench/profile-summary.js);
+ * with file.heapprofile, its sampled allocations instead.
+ * Returns what stops it and writes the file.
+ */
+async function profileReplay(file: string | undefined): Promise<() => Promise<void>> {
+  if (!file) return async () => undefined;
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  if (file.endsWith('.heapprofile')) {
+    // Allocations (sampled every 4 KiB, including objects already collected): what the replay allocates, by site.
+    await session.post('HeapProfiler.enable');
+    await session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    return async () => {
+      const { profile } = await session.post('HeapProfiler.stopSampling');
+      require('node:fs').writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+    };
+  }
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    require('node:fs').writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
   };
 }
 
@@ -223,9 +255,12 @@ const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** di
 export async function schedulerScaleBench(): Promise<ScaleResult> {
   const profile = loadProfile();
   calibrate();
-  await wallTimeTable(profile);
-  await dispatchBench();
-  const result = await scaleBench(profile);
+  // SCALE_ONLY=1: the scale run alone (for profiling); SCALE_WORKERS / SCALE_BUILDS: a smaller one while iterating.
+  if (!process.env.SCALE_ONLY) {
+    await wallTimeTable(profile);
+    await dispatchBench();
+  }
+  const result = await scaleBench(profile, Number(process.env.SCALE_WORKERS) || undefined, Number(process.env.SCALE_BUILDS) || undefined);
   console.log(JSON.stringify(result));
   return result;
 }

@@ -252,7 +252,8 @@ export class Simulation {
    */
   call(c: SchedulerCall): ReturnType<typeof invoke> {
     c.atMs = this.clock.now();
-    this.trace?.push(c);
+    // The scheduler owns a submitted request (it slims it in place on completion): the trace keeps its own copy.
+    this.trace?.push(c.kind === 'submit' ? { ...c, request: { ...c.request } } : c);
     const before = this.decisions;
     const t = process.cpuUsage();
     const r = invoke(this.scheduler, c, this.workerIds, this.runIds);

@@ -48,6 +48,7 @@ export function composeScheduler(
   policies.push(rust.criticalPath ? ranking : { created: (t) => ranking.created(t), partial: (t, p) => ranking.partial(t, p), finished: (t, f) => ranking.finished(t, f) });
   if (rust.criticalPath) policies.push(new MetadataFirst((t) => fusion?.awaitsMetadata(t) ?? false));
   if (rust.sizeAwareSlots) policies.push(new RustSlotSizing(criticalPath));
+  policies.push(accounting.policy);
   const scheduler = new Scheduler({ ...options, policies, describe: describeRustAction, clock }, sink, logger);
   scheduler.observe(accounting.observer, BuildAccounting.EVENTS);
   const insight: SchedulerInsight = {

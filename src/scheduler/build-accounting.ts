@@ -1,7 +1,10 @@
 import type { Logger } from 'pino';
 import { Clock, systemClock } from './clock';
 import { ObserverHub } from './observer-hub';
+import type { Operation } from './operation';
 import { BuildInfo, SchedulerEvent, SchedulerObserver } from './scheduler-observer';
+import { SchedulerPolicy, TaskRun } from './scheduler-policy';
+import type { Task } from './task';
 
 interface Build {
   invocationId: string;
@@ -19,8 +22,9 @@ interface Build {
 }
 
 /**
- * Per-build (RequestMetadata.tool_invocation_id) counters, kept by observing the scheduler: actions, runs executed,
- * cache hits, fused pairs, rustc CPU seconds spent and saved. A build has no "done" signal in REAPI, so the summary
+ * Per-build (RequestMetadata.tool_invocation_id) counters: actions, runs executed, cache hits, fused pairs, rustc CPU
+ * seconds spent and saved. It hears of operations and runs through the scheduler's lifecycle hooks (`policy`: no event
+ * data is built per action for it) and of cache hits as an observer. A build has no "done" signal in REAPI, so the summary
  * line is logged when its last operation completed and nothing new arrived for `idleMs` (again, cumulatively, if it
  * resumes). Changes go out as `build-updated` events.
  */
@@ -37,9 +41,19 @@ export class BuildAccounting {
     this.hub = new ObserverHub(logger);
   }
 
-  /** Subscribe this to the scheduler, for these event types. */
+  /** Install this among the scheduler's policies. */
+  readonly policy: SchedulerPolicy = {
+    operationCreated: (op: Operation) => this.operationCreated(op.request.invocationId),
+    operationCompleted: (op: Operation) => this.operationCompleted(op.request.invocationId),
+    completed: (task: Task, response, actionClass: string, run: TaskRun | undefined) => {
+      // A run that ended on a worker with a result (not one answered by another run, nor cancelled).
+      if (!response.result || run?.servedBy || run?.cancelled) return;
+      this.executed(task.chargedInvocation, actionClass, run?.cpuSeconds);
+    },
+  };
+  /** And subscribe this to the scheduler, for these event types. */
   readonly observer: SchedulerObserver = (e) => this.on(e);
-  static readonly EVENTS = ['operation-created', 'operation-completed', 'cache-hit', 'task-completed'] as const;
+  static readonly EVENTS = ['cache-hit'] as const;
 
   /** `build-updated` events. */
   observe(observer: SchedulerObserver, types?: readonly SchedulerEvent['type'][]): () => void {
@@ -65,41 +79,42 @@ export class BuildAccounting {
   }
 
   private on(e: SchedulerEvent): void {
-    switch (e.type) {
-      case 'operation-created': {
-        const b = this.build(e.operation.invocationId);
-        b.cancelIdle?.();
-        b.actions++;
-        b.inFlight++;
-        return this.touch(b);
-      }
-      case 'operation-completed': {
-        const b = this.build(e.operation.invocationId);
-        b.inFlight = Math.max(0, b.inFlight - 1);
-        if (b.inFlight === 0) {
-          b.cancelIdle?.();
-          b.cancelIdle = this.clock.schedule(() => this.summarize(b), this.idleMs);
-        }
-        return this.touch(b);
-      }
-      case 'cache-hit': {
-        const b = this.build(e.invocationId);
-        b.actions++;
-        b.cached++;
-        return this.touch(b);
-      }
-      case 'task-completed': {
-        // A run that ended on a worker with a result (not one answered by another run, nor cancelled).
-        if (e.outcome.exitCode === undefined || e.outcome.servedBy || e.outcome.cancelled) return;
-        const b = this.build(e.task.invocationIds[0] ?? '');
-        b.executed++;
-        if (e.task.actionClass.startsWith('rust-')) {
-          b.rustcRuns++;
-          b.rustcCpuSeconds += e.outcome.cpuSeconds ?? 0;
-        }
-        return this.touch(b);
-      }
+    if (e.type !== 'cache-hit') return;
+    const b = this.build(e.invocationId);
+    b.actions++;
+    b.cached++;
+    this.touch(b);
+  }
+
+  private operationCreated(invocationId: string): void {
+    const b = this.build(invocationId);
+    if (b.cancelIdle) {
+      b.cancelIdle();
+      b.cancelIdle = undefined;
     }
+    b.actions++;
+    b.inFlight++;
+    this.touch(b);
+  }
+
+  private operationCompleted(invocationId: string): void {
+    const b = this.build(invocationId);
+    b.inFlight = Math.max(0, b.inFlight - 1);
+    if (b.inFlight === 0) {
+      b.cancelIdle?.();
+      b.cancelIdle = this.clock.schedule(() => this.summarize(b), this.idleMs);
+    }
+    this.touch(b);
+  }
+
+  private executed(invocationId: string, actionClass: string, cpuSeconds: number | undefined): void {
+    const b = this.build(invocationId);
+    b.executed++;
+    if (actionClass.startsWith('rust-')) {
+      b.rustcRuns++;
+      b.rustcCpuSeconds += cpuSeconds ?? 0;
+    }
+    this.touch(b);
   }
 
   private touch(b: Build): void {

@@ -42,7 +42,7 @@ export class BuildQueues {
   /** Queues a task: one entry per live operation (an internal task has one of its own). Returns its platform queue. */
   push(task: Task, actionClass: string): PlatformQueue {
     const q = this.platform(task.request.platform, (task.platformKey ??= platformKey(task.request.platform)));
-    if (task.internal || task.operations.size === 0) this.addEntry(q, task, undefined);
+    if (task.internal || task.operations.length === 0) this.addEntry(q, task, undefined);
     else for (const op of task.operations) this.addEntry(q, task, op);
     this.queuedTasks++;
     q.count(actionClass, 1);
@@ -64,7 +64,7 @@ export class BuildQueues {
     if (!e) return;
     const q = e.queue?.platform;
     op.entry = undefined;
-    e.task.entries = e.task.entries.filter((x) => x !== e);
+    e.task.removeEntry(e);
     if (q) {
       this.deleteEntry(q, e);
       this.touch(q);
@@ -79,7 +79,7 @@ export class BuildQueues {
       if (e.op) e.op.entry = undefined;
       if (q) this.deleteEntry(q, e);
     }
-    task.entries = [];
+    task.clearEntries();
     this.queuedTasks--;
     if (q) {
       q.count(actionClass, -1);
@@ -122,7 +122,7 @@ export class BuildQueues {
     const req = op?.request ?? task.request;
     const e: QueueEntry = { task, op, priority: req.priority, sequence: this.sequence++, heapIndex: -1 };
     if (op) op.entry = e;
-    task.entries.push(e);
+    task.addEntry(e);
     q.add(e, q.subQueue(this.invocation(req.invocationId)));
   }
 

@@ -1,8 +1,8 @@
 import { Clock } from './clock';
 import { IndexedHeap } from './indexed-heap';
 
-interface Deadline<T> {
-  readonly key: string;
+/** A set deadline: keep it to clear it. */
+export interface Deadline<T> {
   readonly item: T;
   readonly atMs: number;
   heapIndex: number;
@@ -15,7 +15,6 @@ interface Deadline<T> {
  */
 export class Deadlines<T> {
   private readonly heap = new IndexedHeap<Deadline<T>>((a, b) => a.atMs < b.atMs, { get: (d) => d.heapIndex, set: (d, i) => void (d.heapIndex = i) });
-  private readonly byKey = new Map<string, Deadline<T>>();
   private armedAtMs = Infinity;
   private disarm?: () => void;
 
@@ -24,26 +23,22 @@ export class Deadlines<T> {
     private readonly expired: (item: T) => void,
   ) {}
 
-  set(key: string, item: T, ms: number): void {
-    this.clear(key);
-    const d: Deadline<T> = { key, item, atMs: this.clock.now() + ms, heapIndex: -1 };
-    this.byKey.set(key, d);
+  set(item: T, ms: number): Deadline<T> {
+    const d: Deadline<T> = { item, atMs: this.clock.now() + ms, heapIndex: -1 };
     this.heap.push(d);
     if (d.atMs < this.armedAtMs) this.arm(d.atMs);
+    return d;
   }
 
-  clear(key: string): void {
-    const d = this.byKey.get(key);
-    if (!d) return;
-    this.byKey.delete(key);
-    this.heap.remove(d);
+  /** Forgets a deadline that has not fired (nothing when it already fired or was cleared). */
+  clear(d: Deadline<T>): void {
+    if (d.heapIndex >= 0) this.heap.remove(d);
   }
 
   close(): void {
     this.disarm?.();
     this.disarm = undefined;
     this.armedAtMs = Infinity;
-    this.byKey.clear();
     while (this.heap.pop());
   }
 
@@ -60,7 +55,6 @@ export class Deadlines<T> {
     const due: T[] = [];
     for (let d = this.heap.peek(); d && d.atMs <= now; d = this.heap.peek()) {
       this.heap.pop();
-      this.byKey.delete(d.key);
       due.push(d.item);
     }
     const next = this.heap.peek();

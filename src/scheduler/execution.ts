@@ -54,5 +54,16 @@ export function retainedRequest(r: ExecutionRequest): ExecutionRequest {
   return { ...r, action: NO_ACTION, command: NO_COMMAND, inputDirectories: undefined };
 }
 
+/**
+ * The same, in place: for a request the scheduler owns alone (the caller handed it over with submit and reads only the
+ * fields kept), so completing an action copies nothing.
+ */
+export function slimRequest(r: ExecutionRequest): ExecutionRequest {
+  r.action = NO_ACTION;
+  r.command = NO_COMMAND;
+  if (r.inputDirectories !== undefined) r.inputDirectories = undefined; // (adding the field would change its shape)
+  return r;
+}
+
 /** @deprecated The old name of a caller's handle on an action in flight: see Operation (and Task for the run). */
 export { Operation as Execution } from './operation';

@@ -5,11 +5,12 @@ import { randomUUID } from 'node:crypto';
  * restarted scheduler never reuses an old name), at a fraction of the cost on the dispatch path.
  */
 export class Ids {
-  private readonly prefix = randomUUID().slice(0, 23);
-  private n = 0;
+  private readonly prefix = `${randomUUID().slice(0, 23)}-`;
+  /** From 16^12, so every counter has 13 hex digits without padding (2^52 - 16^12 ids before a digit is added). */
+  private n = 16 ** 12;
 
   next(): string {
-    return `${this.prefix}-${(++this.n).toString(16).padStart(12, '0')}`;
+    return this.prefix + (++this.n).toString(16);
   }
 }
 

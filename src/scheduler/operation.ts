@@ -1,6 +1,6 @@
 import { processIds } from './ids';
 import { REv2 } from '../proto';
-import { ExecutionRequest, retainedRequest, Stage } from './execution';
+import { ExecutionRequest, retainedRequest, slimRequest, Stage } from './execution';
 import type { QueueEntry } from './platform-queue';
 import type { OperationInfo } from './scheduler-observer';
 import type { Task } from './task';
@@ -59,10 +59,9 @@ export class Operation {
     this.response = response;
     this.stage = 'COMPLETED';
     // Completed operations stay visible for minutes; the Action, Command and input tree are not needed any more.
-    // The first caller's request is the task's: once the task is done too, slim it once for both.
-    const shared = this.request === this.task.request && this.task.done;
-    this.request = retainedRequest(this.request);
-    if (shared) this.task.request = this.request;
+    // The first caller's request is the task's too: while the task goes on for other callers, it keeps the original.
+    if (this.request === this.task.request && !this.task.done) this.request = retainedRequest(this.request);
+    else slimRequest(this.request);
     this.notify();
     this.listeners = undefined;
   }

@@ -56,7 +56,7 @@ export class RustFusion implements SchedulerPolicy {
       p = { carrier: this.host.submitInternal(carrierRequest(t)) };
       this.pairs.set(rust.pairKey, p);
       this.byCarrier.set(p.carrier.id, p);
-      this.logger.debug({ crate: rust.crateName, first: rust.kind, carrier: p.carrier.id }, 'fused rustc run queued');
+      if (this.logger.isLevelEnabled('debug')) this.logger.debug({ crate: rust.crateName, first: rust.kind, carrier: p.carrier.id }, 'fused rustc run queued');
     }
     p[slot] = t;
     if (slot === 'metadata') {
@@ -101,16 +101,16 @@ export class RustFusion implements SchedulerPolicy {
     if (!waiting) this.host.cancel(p.carrier, 'both actions of the fused pair were cancelled');
   }
 
-  private async ended(p: Pair, finished: WorkerPb.IExecutionFinished): Promise<void> {
-    if (p.final) return;
+  private ended(p: Pair, finished: WorkerPb.IExecutionFinished): Promise<void> | undefined {
+    if (p.final) return undefined;
     p.final = finished;
     this.retained.push({ pair: p, untilMs: this.host.now() + this.retainMs });
     this.forgetExpired();
     // Errors before the .rmeta fail both actions with the same diagnostics; after it, only the Rustc action.
     const metadata = p.metadata && !p.metadata.done ? this.complete(p, p.metadata, finished) : undefined;
     const rlib = p.rlib && !p.rlib.done ? this.complete(p, p.rlib, finished) : undefined;
-    if (metadata && rlib) await Promise.all([metadata, rlib]);
-    else await (metadata ?? rlib);
+    if (metadata && rlib) return Promise.all([metadata, rlib]).then(() => undefined);
+    return metadata ?? rlib;
   }
 
   private forgetExpired(): void {
@@ -136,8 +136,12 @@ export class RustFusion implements SchedulerPolicy {
     if (p.rlib && !p.rlib.done) this.host.setStage(p.rlib, t.stage);
   }
 
-  private async complete(p: Pair, f: Task, finished: WorkerPb.IExecutionFinished): Promise<void> {
-    await this.host.completeWith(f, restrictOutputs(finished, f.request.command), p.carrier);
+  private complete(p: Pair, f: Task, finished: WorkerPb.IExecutionFinished): Promise<void> {
+    return this.host.completeWith(f, restrictOutputs(finished, f.request.command), p.carrier).then(() => this.credit(p, f));
+  }
+
+  /** Both actions of the pair are answered by the one run: tell the accounting once. */
+  private credit(p: Pair, f: Task): void {
     if (!p.credited && p.metadata?.done && p.rlib?.done && !p.metadata.cancelled && !p.rlib.cancelled) {
       p.credited = true;
       this.onFused(f.request.invocationId, p.rmeta?.cpuSeconds ?? 0);

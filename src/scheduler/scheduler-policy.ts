@@ -1,6 +1,17 @@
 import { REv2, WorkerPb } from '../proto';
 import type { ExecutionRequest, Stage } from './execution';
+import type { Operation } from './operation';
 import type { Task } from './task';
+
+/** How a task's run ended, beyond its response (what the `completed` hook hears). */
+export interface TaskRun {
+  workerName?: string;
+  slots?: number;
+  cpuSeconds?: number;
+  /** Answered by another task's run (its id). */
+  servedBy?: string;
+  cancelled?: boolean;
+}
 
 /** A result a worker reports while the command still runs (e.g. one output ready early). */
 export interface PartialResult {
@@ -52,4 +63,11 @@ export interface SchedulerPolicy {
   finished?(task: Task, finished: WorkerPb.IExecutionFinished): void | Promise<void>;
   /** No operation wants the task any more; it was cancelled. */
   cancelled?(task: Task): void;
+  /**
+   * Lifecycle hooks for bookkeeping (e.g. per-build accounting), called where the matching observer events are emitted
+   * but without building any event data: a caller's operation was created / completed, a task ended with `response`.
+   */
+  operationCreated?(op: Operation): void;
+  operationCompleted?(op: Operation): void;
+  completed?(task: Task, response: REv2.ExecuteResponse, actionClass: string, run: TaskRun | undefined): void;
 }

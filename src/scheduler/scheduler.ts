@@ -9,7 +9,7 @@ import { BuildQueues } from './build-queues';
 import { Clock, clockAt, systemClock } from './clock';
 import { CompletedOperations } from './completed-operations';
 import { Deadlines } from './deadlines';
-import { ExecutionRequest, retainedRequest, Stage } from './execution';
+import { ExecutionRequest, slimRequest, Stage } from './execution';
 import { HeartbeatMonitor } from './heartbeat-monitor';
 import { ObserverHub } from './observer-hub';
 import { Operation, OperationOwner } from './operation';
@@ -17,7 +17,7 @@ import { formatPlatform, platformKey } from './platform';
 import { QueueEntry } from './platform-queue';
 import { ActionDescriber, describeGeneric } from './action-describer';
 import { OperationInfo, SchedulerEvent, SchedulerObserver, SchedulerSnapshot, TaskInfo, TaskOutcome } from './scheduler-observer';
-import { PartialResult, SchedulerHost, SchedulerPolicy } from './scheduler-policy';
+import { PartialResult, SchedulerHost, SchedulerPolicy, TaskRun } from './scheduler-policy';
 import { Task } from './task';
 import { WorkerClass } from './worker-class';
 import { RegisteredWorker, WorkerChannel, workerInfo, WorkerRegistry } from './worker-registry';
@@ -46,14 +46,12 @@ export interface SchedulerOptions {
 /** Turns a worker's answer into the ExecuteResponse (and writes the AC by policy); injected from the composition root. */
 export type ResultSink = (task: Task, finished: WorkerPb.IExecutionFinished) => Promise<REv2.ExecuteResponse>;
 
-/** How a task ended, for observers. */
-interface Ran {
-  workerName?: string;
-  slots?: number;
-  cpuSeconds?: number;
-  servedBy?: string;
-  cancelled?: boolean;
-}
+/** How a task ended, for observers and policies. */
+type Ran = TaskRun;
+
+/** The policies that implement each hook, listed once (the hot paths loop over only those). */
+type Hooks = { [K in keyof SchedulerPolicy]-?: SchedulerPolicy[] };
+const HOOKS: (keyof SchedulerPolicy)[] = ['attach', 'created', 'adopt', 'rank', 'slots', 'stageChanged', 'partial', 'finished', 'cancelled', 'operationCreated', 'operationCompleted', 'completed'];
 
 /**
  * The generic scheduler: tasks (one per action in flight) with one operation per caller, queues per platform and
@@ -73,6 +71,7 @@ export class Scheduler implements OperationOwner {
   private readonly hub: ObserverHub;
   private readonly describe: ActionDescriber;
   private readonly policies: SchedulerPolicy[];
+  private readonly hooks = {} as Hooks;
   private liveOperations = 0;
 
   constructor(
@@ -84,11 +83,12 @@ export class Scheduler implements OperationOwner {
     this.hub = new ObserverHub(logger);
     this.describe = options.describe ?? describeGeneric;
     this.policies = options.policies ?? [];
+    for (const h of HOOKS) this.hooks[h] = this.policies.filter((p) => p[h] !== undefined);
     this.deadlines = new Deadlines<Task>(this.clock, (task) => this.timedOut(task));
     this.completed = new CompletedOperations(options.retainCompletedMs, (op) => this.operations.delete(op.id));
     this.heartbeats = new HeartbeatMonitor(this.registry, this.clock, options.heartbeatIntervalMs, (w, reason) => this.workerLost(w.id, reason));
     const host = this.host();
-    for (const p of this.policies) p.attach?.(host);
+    for (const p of this.hooks.attach) p.attach!(host);
   }
 
   /** A caller's operation on the action: joins the task already in flight for it, or queues a new one. */
@@ -97,15 +97,17 @@ export class Scheduler implements OperationOwner {
     const key = `${request.instanceName}\n${request.actionDigest.fn.name}\n${request.actionDigest.key}`;
     const existing = this.inFlight.get(key);
     if (existing) {
-      request.inputDirectories = undefined; // The task already carries the tree.
+      if (request.inputDirectories !== undefined) request.inputDirectories = undefined; // The task already carries the tree.
       const op = this.addOperation(existing, request);
       if (existing.queued) this.queues.join(existing, op);
       if (this.hub.wants('operation-created')) this.hub.emit({ type: 'operation-created', atMs: this.clock.now(), operation: this.operationInfo(op), task: this.taskInfo(existing), merged: true });
+      for (const p of this.hooks.operationCreated) p.operationCreated!(op);
       return op;
     }
     const task = new Task(request, key, false, this.clock.now());
     const op = this.addOperation(task, request);
     if (this.hub.wants('operation-created')) this.hub.emit({ type: 'operation-created', atMs: this.clock.now(), operation: this.operationInfo(op), task: this.taskInfo(task), merged: false });
+    for (const p of this.hooks.operationCreated) p.operationCreated!(op);
     const missing = this.registry.unsatisfiable(request.platform);
     if (missing) {
       const names = this.registry.names().join(', ');
@@ -113,8 +115,8 @@ export class Scheduler implements OperationOwner {
       return op;
     }
     this.inFlight.set(key, task);
-    for (const p of this.policies) p.created?.(task);
-    for (const p of this.policies) if (p.adopt?.(task)) return op;
+    for (const p of this.hooks.created) p.created!(task);
+    for (const p of this.hooks.adopt) if (p.adopt!(task)) return op;
     this.enqueue(task, 1);
     return op;
   }
@@ -132,13 +134,13 @@ export class Scheduler implements OperationOwner {
   cancel(op: Operation, reason: string): boolean {
     if (op.done) return false;
     const task = op.task;
-    task.operations.delete(op);
+    task.removeOperation(op);
     task.info = undefined;
-    if (task.operations.size > 0) this.queues.leave(op); // Otherwise the whole task leaves the queue below.
+    if (task.operations.length > 0) this.queues.leave(op); // Otherwise the whole task leaves the queue below.
     if (this.hub.wants('operation-cancelled')) this.hub.emit({ type: 'operation-cancelled', atMs: this.clock.now(), operation: this.operationInfo(op), task: this.taskInfo(task), reason });
     this.finishOperation(op, cancelledResponse(reason));
-    this.logger.info({ operation: op.id, task: task.id, remaining: task.operations.size, reason }, 'operation cancelled');
-    if (task.operations.size === 0 && !task.internal) this.cancelTask(task, reason);
+    this.logger.info({ operation: op.id, task: task.id, remaining: task.operations.length, reason }, 'operation cancelled');
+    if (task.operations.length === 0 && !task.internal) this.cancelTask(task, reason);
     return true;
   }
 
@@ -205,25 +207,29 @@ export class Scheduler implements OperationOwner {
   /** A worker reported part of a result while the command still runs. */
   partialResult(workerId: string, taskId: string, partial: PartialResult): void {
     const task = this.registry.get(workerId)?.running.get(taskId);
-    if (task) for (const p of this.policies) p.partial?.(task, partial);
+    if (task) for (const p of this.hooks.partial) p.partial!(task, partial);
   }
 
-  async finished(workerId: string, msg: WorkerPb.IExecutionFinished): Promise<void> {
+  finished(workerId: string, msg: WorkerPb.IExecutionFinished): Promise<void> {
     const w = this.registry.get(workerId);
     const task = w?.running.get(msg.executionId ?? '');
-    if (!w || !task) return; // Late answer for a requeued or cancelled task.
+    if (!w || !task) return RESOLVED; // Late answer for a requeued or cancelled task.
     this.heartbeats.seen(w);
     const ran: Ran = { workerName: w.name, slots: task.slots, cpuSeconds: msg.cpuSeconds ?? undefined };
     this.release(task);
     let answered: Promise<void>[] | undefined;
-    for (const p of this.policies) {
-      const r = p.finished?.(task, msg);
+    for (const p of this.hooks.finished) {
+      const r = p.finished!(task, msg);
       if (r) (answered ??= []).push(r);
     }
     this.drain(w.cls); // The freed slots take new work before the result is recorded.
-    if (task.internal) this.complete(task, re.ExecuteResponse.create({ status: msg.status ?? undefined, result: msg.result ?? undefined }), ran);
-    else await this.record(task, msg, ran);
-    if (answered) await Promise.all(answered);
+    // Promise chains rather than async functions: this runs once per action, and each await costs allocations.
+    if (task.internal) {
+      this.complete(task, re.ExecuteResponse.create({ status: msg.status ?? undefined, result: msg.result ?? undefined }), ran);
+      return answered ? allOf(answered) : RESOLVED;
+    }
+    const recorded = this.record(task, msg, ran);
+    return answered ? recorded.then(() => allOf(answered)) : recorded;
   }
 
   /** A worker's stream ended or it stopped heartbeating: requeue what it was running. */
@@ -276,7 +282,7 @@ export class Scheduler implements OperationOwner {
 
   private addOperation(task: Task, request: ExecutionRequest): Operation {
     const op = new Operation(request, task, this.clock.now(), this);
-    task.operations.add(op);
+    task.addOperation(op);
     task.info = undefined;
     this.operations.set(op.id, op);
     this.liveOperations++;
@@ -285,14 +291,14 @@ export class Scheduler implements OperationOwner {
 
   private rank(task: Task): number {
     let rank = 0;
-    for (const p of this.policies) rank += p.rank?.(task) ?? 0;
+    for (const p of this.hooks.rank) rank += p.rank!(task);
     return rank;
   }
 
   private enqueue(task: Task, attempt: number): void {
     task.rank = this.rank(task);
     let slots = 1;
-    for (const p of this.policies) slots = Math.max(slots, p.slots?.(task) ?? 1);
+    for (const p of this.hooks.slots) slots = Math.max(slots, p.slots!(task));
     task.wantedSlots = slots;
     task.enqueuedAtMs = this.clock.now();
     const q = this.queues.push(task, this.actionClass(task));
@@ -330,7 +336,7 @@ export class Scheduler implements OperationOwner {
     if (this.logger.isLevelEnabled('debug')) this.logger.debug({ task: task.id, worker: w.id, slots, action: task.request.actionDigest.toString() }, 'assigned');
     w.channel.send(assignment(task, slots));
     // Backstop: the worker enforces the timeout; this fires only if its answer never comes.
-    this.deadlines.set(task.id, task, task.request.timeoutMs + this.options.timeoutGraceMs);
+    task.deadline = this.deadlines.set(task, task.request.timeoutMs + this.options.timeoutGraceMs);
     if (this.hub.wants('task-started')) this.hub.emit({ type: 'task-started', atMs: task.assignedAtMs, task: this.taskInfo(task), worker: workerInfo(w), slots, queueWaitMs: task.assignedAtMs - task.enqueuedAtMs });
   }
 
@@ -341,7 +347,10 @@ export class Scheduler implements OperationOwner {
     w.running.delete(task.id);
     this.registry.occupy(w, -task.slots);
     if (task.chargedTo !== undefined) this.queues.charge(task.chargedTo, -task.slots);
-    this.deadlines.clear(task.id);
+    if (task.deadline) {
+      this.deadlines.clear(task.deadline);
+      task.deadline = undefined;
+    }
     task.worker = undefined;
     return w;
   }
@@ -355,14 +364,17 @@ export class Scheduler implements OperationOwner {
   }
 
   /** Records a run's answer through the sink (AC write by policy) and completes the task with it. */
-  private async record(task: Task, msg: WorkerPb.IExecutionFinished, ran: Ran): Promise<void> {
-    let response: REv2.ExecuteResponse;
+  private record(task: Task, msg: WorkerPb.IExecutionFinished, ran: Ran): Promise<void> {
+    let recorded: Promise<REv2.ExecuteResponse>;
     try {
-      response = await this.sink(task, msg);
+      recorded = this.sink(task, msg);
     } catch (err) {
-      response = re.ExecuteResponse.create({ status: toRpcStatus(new StatusError(Code.INTERNAL, `recording the result failed: ${(err as Error).message}`)) });
+      recorded = Promise.reject(err);
     }
-    this.complete(task, response, ran);
+    return recorded.then(
+      (response) => this.complete(task, response, ran),
+      (err) => this.complete(task, re.ExecuteResponse.create({ status: toRpcStatus(new StatusError(Code.INTERNAL, `recording the result failed: ${(err as Error).message}`)) }), ran),
+    );
   }
 
   /** Ends a task with an error status (no worker answer): out of the queue, off its worker, policies told. */
@@ -371,7 +383,7 @@ export class Scheduler implements OperationOwner {
     if (task.queued) this.queues.remove(task, this.actionClass(task));
     this.release(task);
     const status = toRpcStatus(err);
-    for (const p of this.policies) p.finished?.(task, { executionId: task.id, status });
+    for (const p of this.hooks.finished) p.finished!(task, { executionId: task.id, status });
     this.complete(task, re.ExecuteResponse.create({ status }), ran);
   }
 
@@ -381,7 +393,7 @@ export class Scheduler implements OperationOwner {
     if (task.queued) this.queues.remove(task, this.actionClass(task));
     const w = this.release(task);
     if (w) w.channel.send(worker.SchedulerMessage.create({ cancel: { executionId: task.id } }));
-    for (const p of this.policies) p.cancelled?.(task);
+    for (const p of this.hooks.cancelled) p.cancelled!(task);
     this.complete(task, cancelledResponse(reason), { cancelled: true, workerName: w?.name });
     if (w) this.drain(w.cls);
   }
@@ -392,10 +404,14 @@ export class Scheduler implements OperationOwner {
     task.stage = 'COMPLETED';
     task.response = response;
     // The input tree (up to MiBs) is not needed any more; the Action and Command neither once observers heard of it.
-    task.request.inputDirectories = undefined;
+    if (task.request.inputDirectories !== undefined) task.request.inputDirectories = undefined;
     for (const op of task.operations) this.finishOperation(op, response);
     if (this.hub.wants('task-completed')) this.hub.emit({ type: 'task-completed', atMs: this.clock.now(), task: this.taskInfo(task), outcome: this.outcome(task, response, ran) });
-    task.request = retainedRequest(task.request);
+    if (this.hooks.completed.length > 0) {
+      const actionClass = this.actionClass(task);
+      for (const p of this.hooks.completed) p.completed!(task, response, actionClass, ran);
+    }
+    slimRequest(task.request);
   }
 
   private finishOperation(op: Operation, response: REv2.ExecuteResponse): void {
@@ -404,13 +420,14 @@ export class Scheduler implements OperationOwner {
     this.liveOperations--;
     this.completed.add(op, this.clock.now());
     if (this.hub.wants('operation-completed')) this.hub.emit({ type: 'operation-completed', atMs: this.clock.now(), operation: this.operationInfo(op), task: this.taskInfo(op.task), code: response.status?.code ?? 0 });
+    for (const p of this.hooks.operationCompleted) p.operationCompleted!(op);
   }
 
   private setStage(task: Task, stage: Stage): void {
     if (task.done || task.stage === stage) return;
     task.stage = stage;
     for (const op of task.operations) op.setStage(stage);
-    for (const p of this.policies) p.stageChanged?.(task);
+    for (const p of this.hooks.stageChanged) p.stageChanged!(task);
   }
 
   private actionClass(task: Task): string {
@@ -433,7 +450,7 @@ export class Scheduler implements OperationOwner {
       platformKey: (task.platformKey ??= platformKey(r.platform)),
       priority: task.priority,
       invocationIds: task.invocationIds,
-      operations: task.operations.size,
+      operations: task.operations.length,
       queuedAtMs: task.queuedAtMs,
       internal: task.internal,
     });
@@ -459,6 +476,13 @@ export class Scheduler implements OperationOwner {
       cpuSeconds: ran?.cpuSeconds,
     };
   }
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/** Settles when every promise has (one alone is returned as it is). */
+function allOf(ps: Promise<void>[]): Promise<void> {
+  return ps.length === 1 ? ps[0] : Promise.all(ps).then(() => undefined);
 }
 
 function cancelledResponse(reason: string): REv2.ExecuteResponse {

@@ -2,6 +2,7 @@ import { processIds } from './ids';
 import { REv2 } from '../proto';
 import type { ExecutionRequest, Stage } from './execution';
 import type { Operation } from './operation';
+import type { Deadline } from './deadlines';
 import type { QueueEntry } from './platform-queue';
 import type { ActionDescription } from './action-describer';
 import type { TaskInfo } from './scheduler-observer';
@@ -12,9 +13,12 @@ import type { RegisteredWorker } from './worker-registry';
  * its own Operation on it; the task is queued at the best priority among them and cancelled when the last one goes.
  * An internal task serves other tasks (a policy's run) and has no operations of its own.
  */
+const NONE: readonly never[] = Object.freeze([]);
+
 export class Task {
   readonly id = processIds.next();
-  readonly operations = new Set<Operation>();
+  /** Its callers' live operations (almost always one: an array, replaced rather than grown, costs least). */
+  operations: readonly Operation[] = NONE;
   stage: Stage = 'QUEUED';
   response?: REv2.ExecuteResponse;
   /** How many times a worker was lost while running it. */
@@ -26,10 +30,12 @@ export class Task {
   slots = 0;
   worker?: RegisteredWorker;
   assignedAtMs?: number;
+  /** The scheduler's backstop for its answer while it runs. */
+  deadline?: Deadline<Task>;
   /** The invocation whose share of busy slots this run counts against. */
   chargedTo?: string;
-  /** Entries in the invocation queues while it waits (one per operation; one of its own when internal). */
-  entries: QueueEntry[] = [];
+  /** Entries in the invocation queues while it waits (one per operation; one of its own when internal). Replaced, never grown in place. */
+  entries: readonly QueueEntry[] = NONE;
   /** When it (last) entered the queue. */
   enqueuedAtMs: number;
   description?: ActionDescription;
@@ -49,6 +55,29 @@ export class Task {
     this.enqueuedAtMs = queuedAtMs;
   }
 
+  addOperation(op: Operation): void {
+    this.operations = this.operations.length === 0 ? [op] : [...this.operations, op];
+  }
+
+  /** False when `op` was not among its operations. */
+  removeOperation(op: Operation): boolean {
+    if (!this.operations.includes(op)) return false;
+    this.operations = this.operations.length === 1 ? NONE : this.operations.filter((o) => o !== op);
+    return true;
+  }
+
+  addEntry(e: QueueEntry): void {
+    this.entries = this.entries.length === 0 ? [e] : [...this.entries, e];
+  }
+
+  removeEntry(e: QueueEntry): void {
+    this.entries = this.entries.length === 1 && this.entries[0] === e ? NONE : this.entries.filter((x) => x !== e);
+  }
+
+  clearEntries(): void {
+    this.entries = NONE;
+  }
+
   get done(): boolean {
     return this.stage === 'COMPLETED';
   }
@@ -60,14 +89,20 @@ export class Task {
   /** The best (lowest) priority of its live operations (its own request's when internal or orphaned). */
   get priority(): number {
     let p = Infinity;
-    for (const op of this.operations) p = Math.min(p, op.request.priority);
+    for (let i = 0; i < this.operations.length; i++) p = Math.min(p, this.operations[i].request.priority);
     return p === Infinity ? this.request.priority : p;
+  }
+
+  /** The build its run counts against: the charged one once it started, else its first caller's. */
+  get chargedInvocation(): string {
+    if (this.chargedTo !== undefined) return this.chargedTo;
+    return this.operations.length > 0 ? this.operations[0].request.invocationId : this.request.invocationId;
   }
 
   get invocationIds(): string[] {
     const first = this.chargedTo ?? this.request.invocationId;
-    if (this.operations.size <= 1) {
-      const op = this.operations.values().next().value as Operation | undefined;
+    if (this.operations.length <= 1) {
+      const op = this.operations[0] as Operation | undefined;
       if (!op || op.request.invocationId === first) return [first];
     }
     const ids = new Set<string>(this.chargedTo !== undefined ? [this.chargedTo] : []);
