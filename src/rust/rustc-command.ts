@@ -106,7 +106,10 @@ function classifyCargoWrapperCommand(c: REv2.ICommand, argv: string[]): RustcCom
 export function withoutQuitFlag(argv: string[]): string[] {
   const i = argv.indexOf(QUIT_FLAG);
   const sep = argv.indexOf('--');
-  return i >= 0 && (sep < 0 || i < sep) && argv[i + 1] === 'true' ? [...argv.slice(0, i), ...argv.slice(i + 2)] : argv;
+  if (i < 0 || (sep >= 0 && i > sep) || argv[i + 1] !== 'true') return argv;
+  const out = argv.slice(0, i);
+  for (let j = i + 2; j < argv.length; j++) out.push(argv[j]);
+  return out;
 }
 
 function pairArgv(argv: string[], paramFile: string | undefined): string[] {

@@ -39,10 +39,16 @@ export class CriticalPath {
     const c = this.crate(crate);
     // The most cores it ever kept busy: a run sharing its worker shows less than the crate can use.
     if (m.fullMs && m.cpuSeconds) c.parallelism = Math.max(c.parallelism ?? 0, (m.cpuSeconds * 1000) / m.fullMs);
-    const before = [c.rmetaMs, c.fullMs];
-    if (m.rmetaMs !== undefined) c.rmetaMs = m.rmetaMs;
-    if (m.fullMs !== undefined) c.fullMs = m.fullMs;
-    if (before[0] !== c.rmetaMs || before[1] !== c.fullMs) this.invalidate([crate]);
+    let changed = false;
+    if (m.rmetaMs !== undefined && m.rmetaMs !== c.rmetaMs) {
+      c.rmetaMs = m.rmetaMs;
+      changed = true;
+    }
+    if (m.fullMs !== undefined && m.fullMs !== c.fullMs) {
+      c.fullMs = m.fullMs;
+      changed = true;
+    }
+    if (changed) this.invalidateFrom(crate);
   }
 
   /**
@@ -75,10 +81,21 @@ export class CriticalPath {
     visiting.add(crate);
     const full = c.fullMs ?? c.rmetaMs ?? 0;
     let best = full;
-    for (const [d, needs] of c.dependents) best = Math.max(best, (needs === 'rmeta' ? (c.rmetaMs ?? full) : full) + this.walk(d, visiting));
+    const toRmeta = c.rmetaMs ?? full;
+    c.dependents.forEach((needs, d) => {
+      best = Math.max(best, (needs === 'rmeta' ? toRmeta : full) + this.walk(d, visiting));
+    });
     visiting.delete(crate);
     this.memo.set(crate, best);
     return best;
+  }
+
+  /** invalidate([crate]) without the copies, for the common case of one measured crate. */
+  private invalidateFrom(crate: string): void {
+    this.memo.delete(crate); // (forced: its own edges may have changed)
+    const deps = this.crates.get(crate)?.deps;
+    if (!deps) return;
+    for (const d of deps) if (this.memo.has(d.crate)) this.invalidate([d.crate]);
   }
 
   /**
@@ -112,5 +129,8 @@ export class CriticalPath {
 }
 
 function sameDeps(a: CrateDep[], b: CrateDep[]): boolean {
-  return a.length === b.length && a.every((d, i) => d.crate === b[i].crate && d.needs === b[i].needs);
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i].crate !== b[i].crate || a[i].needs !== b[i].needs) return false;
+  return true;
 }

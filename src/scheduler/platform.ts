@@ -25,7 +25,8 @@ export function requiredPlatform(action: REv2.IAction, command: REv2.ICommand): 
 
 /** The first required property the worker does not offer, or undefined when it satisfies all of them. */
 export function unsatisfied(worker: WorkerPlatform, required: PlatformProperty[]): PlatformProperty | undefined {
-  return required.find((p) => !worker.get(p.name)?.has(p.value));
+  for (const p of required) if (!worker.get(p.name)?.has(p.value)) return p;
+  return undefined;
 }
 
 export function formatPlatform(props: PlatformProperty[]): string {
@@ -34,6 +35,7 @@ export function formatPlatform(props: PlatformProperty[]): string {
 
 /** The canonical key of a platform: `name=value` pairs sorted, comma-separated (empty for no properties). */
 export function platformKey(props: PlatformProperty[]): string {
+  if (props.length === 0) return '';
   return props
     .map((p) => `${p.name}=${p.value}`)
     .sort()

@@ -10,6 +10,8 @@ type Output = { path?: string | null };
 export function restrictOutputs(finished: WorkerPb.IExecutionFinished, command: REv2.ICommand): WorkerPb.IExecutionFinished {
   const r = finished.result;
   if (!r) return finished;
+  // No outputs at all (a failure, or the .rmeta answer of a run that declared none yet): nothing to filter or copy.
+  if (!r.outputFiles?.length && !r.outputDirectories?.length && !r.outputSymlinks?.length && !r.outputFileSymlinks?.length && !r.outputDirectorySymlinks?.length) return finished;
   const lists = [r.outputFiles, r.outputDirectories, r.outputSymlinks, r.outputFileSymlinks, r.outputDirectorySymlinks];
   if (lists.every((xs) => !xs || xs.length === 0)) return finished;
   const declared = new Set(declaredOutputs(command));

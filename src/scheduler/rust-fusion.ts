@@ -154,11 +154,17 @@ function carrierRequest(t: Task): ExecutionRequest {
   const r = t.request;
   const rust = r.rust!;
   const cmd = r.command;
-  const addOutputs = (xs: string[] | null | undefined) => [...new Set([...(xs ?? []), rust.rmetaPath!, rust.rlibPath!])];
-  const command = re.Command.create({
-    ...cmd,
-    arguments: withoutQuitFlag(cmd.arguments ?? []),
-    ...(cmd.outputPaths?.length ? { outputPaths: addOutputs(cmd.outputPaths) } : { outputFiles: addOutputs(cmd.outputFiles) }),
-  } as REv2.Command);
+  const command = re.Command.create(cmd); // (copies its fields; once per pair, so kept cheap)
+  command.arguments = withoutQuitFlag(cmd.arguments ?? []);
+  if (cmd.outputPaths?.length) command.outputPaths = withOutputs(cmd.outputPaths, rust.rmetaPath!, rust.rlibPath!);
+  else command.outputFiles = withOutputs(cmd.outputFiles, rust.rmetaPath!, rust.rlibPath!);
   return { ...r, command, carrier: true, watchRmeta: rust.rmetaPath };
+}
+
+/** `xs` with `a` and `b` added unless already there (a copy). */
+function withOutputs(xs: string[] | null | undefined, a: string, b: string): string[] {
+  const out = xs ? xs.slice() : [];
+  if (!out.includes(a)) out.push(a);
+  if (!out.includes(b)) out.push(b);
+  return out;
 }
