@@ -6,7 +6,7 @@ import { Scheduler } from '../src/scheduler/scheduler';
 import { Digest } from '../src/digest/digest';
 import { SHA256 } from '../src/digest/digest-function';
 import { re, WorkerPb } from '../src/proto';
-import { ExecutionRequest } from '../src/scheduler/execution';
+import { copyRequest, ExecutionRequest } from '../src/scheduler/execution';
 import { PartialResult } from '../src/scheduler/scheduler-policy';
 import { toTimestamp } from '../src/util/proto-time';
 import { FakeClock } from '../test/helpers/fake-clock';
@@ -253,7 +253,7 @@ export class Simulation {
   call(c: SchedulerCall): ReturnType<typeof invoke> {
     c.atMs = this.clock.now();
     // The scheduler owns a submitted request (it slims it in place on completion): the trace keeps its own copy.
-    this.trace?.push(c.kind === 'submit' ? { ...c, request: { ...c.request } } : c);
+    this.trace?.push(c.kind === 'submit' ? { kind: 'submit', atMs: c.atMs, request: copyRequest(c.request) } : c);
     const before = this.decisions;
     const t = process.cpuUsage();
     const r = invoke(this.scheduler, c, this.workerIds, this.runIds);

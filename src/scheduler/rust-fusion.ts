@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { Code } from '../grpc/status-error';
 import { re, REv2, WorkerPb } from '../proto';
 import { withoutQuitFlag } from '../rust/rustc-command';
-import { ExecutionRequest } from './execution';
+import { copyRequest, ExecutionRequest } from './execution';
 import { restrictOutputs } from './restrict-outputs';
 import { PartialResult, SchedulerHost, SchedulerPolicy } from './scheduler-policy';
 import type { Task } from './task';
@@ -158,7 +158,11 @@ function carrierRequest(t: Task): ExecutionRequest {
   command.arguments = withoutQuitFlag(cmd.arguments ?? []);
   if (cmd.outputPaths?.length) command.outputPaths = withOutputs(cmd.outputPaths, rust.rmetaPath!, rust.rlibPath!);
   else command.outputFiles = withOutputs(cmd.outputFiles, rust.rmetaPath!, rust.rlibPath!);
-  return { ...r, command, carrier: true, watchRmeta: rust.rmetaPath };
+  const carrier = copyRequest(r);
+  carrier.command = command;
+  carrier.carrier = true;
+  carrier.watchRmeta = rust.rmetaPath;
+  return carrier;
 }
 
 /** `xs` with `a` and `b` added unless already there (a copy). */

@@ -237,7 +237,7 @@ export class Scheduler implements OperationOwner {
     const w = this.registry.get(workerId);
     if (!w) return;
     this.registry.remove(w);
-    const tasks = [...w.running.values()];
+    const tasks = w.running.values();
     const giveUp = (t: Task) => t.lostWorkers + 1 >= this.options.maxWorkerLosses;
     this.logger.warn({ worker: workerId, reason, running: tasks.length }, 'worker lost');
     if (this.hub.wants('worker-lost')) this.hub.emit({ type: 'worker-lost', atMs: this.clock.now(), worker: workerInfo(w), reason, requeued: tasks.filter((t) => !giveUp(t)).length });
@@ -330,7 +330,7 @@ export class Scheduler implements OperationOwner {
     task.assignedAtMs = this.clock.now();
     task.chargedTo = entry.op?.request.invocationId ?? task.request.invocationId;
     if (task.info?.invocationIds[0] !== task.chargedTo) task.info = undefined; // The charged build is listed first.
-    w.running.set(task.id, task);
+    w.running.add(task);
     this.registry.occupy(w, slots);
     this.queues.charge(task.chargedTo, slots);
     if (this.logger.isLevelEnabled('debug')) this.logger.debug({ task: task.id, worker: w.id, slots, action: task.request.actionDigest.toString() }, 'assigned');
@@ -344,7 +344,7 @@ export class Scheduler implements OperationOwner {
   private release(task: Task): RegisteredWorker | undefined {
     const w = task.worker;
     if (!w) return undefined;
-    w.running.delete(task.id);
+    w.running.delete(task);
     this.registry.occupy(w, -task.slots);
     if (task.chargedTo !== undefined) this.queues.charge(task.chargedTo, -task.slots);
     if (task.deadline) {

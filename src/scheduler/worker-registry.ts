@@ -2,7 +2,7 @@ import { WorkerPb } from '../proto';
 import { BuildQueues } from './build-queues';
 import { formatPlatform, PlatformProperty, platformKey, unsatisfied, workerPlatform, WorkerPlatform } from './platform';
 import { WorkerInfo } from './scheduler-observer';
-import type { Task } from './task';
+import { RunningTasks } from './running-tasks';
 import { WorkerClass } from './worker-class';
 
 export interface WorkerChannel {
@@ -17,7 +17,7 @@ export interface RegisteredWorker {
   /** Slots (cores) it offers; running tasks hold `usedSlots` of them. */
   readonly slots: number;
   usedSlots: number;
-  readonly running: Map<string, Task>;
+  readonly running: RunningTasks;
   readonly registeredAtMs: number;
   lastSeenMs: number;
   readonly channel: WorkerChannel;
@@ -63,7 +63,7 @@ export class WorkerRegistry {
       platformText: formatPlatform(props),
       slots: Math.max(1, reg.slots ?? 1),
       usedSlots: 0,
-      running: new Map(),
+      running: new RunningTasks(),
       registeredAtMs: nowMs,
       lastSeenMs: nowMs,
       channel,
