@@ -332,7 +332,7 @@ export async function replay(
   scheduler: Scheduler,
   clock: FakeClock,
   workers: { count: number; cores: number },
-  /** Called every 1,024 calls (e.g. to sample the heap). */
+  /** Called every 4,096 calls and at the end (e.g. to sample the heap). */
   sample: () => void = ignore,
 ): Promise<Replay> {
   const workerIds: string[] = [];
@@ -350,13 +350,14 @@ export async function replay(
   const main0 = mainThreadCpuSeconds();
   for (let i = 0; i < trace.length; i++) {
     const c = trace[i];
-    if ((i & 1023) === 0) sample();
+    if ((i & 4095) === 0) sample();
     clock.advanceTo(c.atMs);
     const r = invoke(scheduler, c, workerIds, runIds);
     if (r instanceof Promise) await r.then(ignore);
   }
   const cpu = process.cpuUsage(cpu0);
   const mainThreadSeconds = mainThreadCpuSeconds() - main0;
+  sample();
   let divergent = Math.abs(got.length - recorded.length);
   for (let i = 0; i < Math.min(got.length, recorded.length); i++) if (got[i].worker !== recorded[i].worker || got[i].output !== recorded[i].output) divergent++;
   return { decisions: runIds.length, cpuSeconds: (cpu.user + cpu.system) / 1e6, mainThreadSeconds, systemSeconds: cpu.system / 1e6, divergent };

@@ -6,11 +6,11 @@ import { randomUUID } from 'node:crypto';
  */
 export class Ids {
   private readonly prefix = `${randomUUID().slice(0, 23)}-`;
-  /** From 16^12, so every counter has 13 hex digits without padding (2^52 - 16^12 ids before a digit is added). */
-  private n = 16 ** 12;
+  private n = 0;
 
+  /** The counter in decimal: V8 turns a small integer into a string fastest that way. */
   next(): string {
-    return this.prefix + (++this.n).toString(16);
+    return this.prefix + ++this.n;
   }
 }
 

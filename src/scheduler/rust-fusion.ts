@@ -72,6 +72,7 @@ export class RustFusion implements SchedulerPolicy {
 
   /** A queued run whose .rmeta an action waits for (so it unblocks dependents, like a metadata action). */
   awaitsMetadata(t: Task): boolean {
+    if (!t.internal) return false; // Only a carrier (an internal task) serves a metadata action.
     const p = this.byCarrier.get(t.id);
     return !!p && !p.rmeta && !!p.metadata && !p.metadata.done;
   }
