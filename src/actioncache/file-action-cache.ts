@@ -12,6 +12,11 @@ import { ActionCache } from './action-cache';
 export interface FileActionCacheOptions {
   /** Entries beyond this many bytes on disk are removed, least recently used first (default 1 GiB). */
   maxBytes?: number;
+  /**
+   * Entries indexed at most (default 1,000,000): each costs ~250 bytes of JS heap (measured in the soak), and
+   * ActionResults are small, so 1 GiB of them would otherwise index millions of entries.
+   */
+  maxEntries?: number;
   /** How a directory is fsynced after a rename into it (tests watch it). */
   syncDirectory?: SyncDirectory;
   /** Told the size of each entry evicted to stay within maxBytes (eviction metrics). */
@@ -20,6 +25,7 @@ export interface FileActionCacheOptions {
 
 /** Bytes an entry costs beyond its content (inode, directory entry): keeps the count bounded for tiny results. */
 const ENTRY_OVERHEAD = 256;
+const DEFAULT_MAX_ENTRIES = 1_000_000;
 /** A hit refreshes the file's mtime (its recency after a restart) at most this often. */
 const TOUCH_EVERY_MS = 10 * 60_000;
 
@@ -34,9 +40,12 @@ export class FileActionCache implements ActionCache {
     /** Action key → entry size, and when its mtime was last set. */
     private readonly index: LRUCache<string, { size: number; touchedMs: number }>,
     private readonly dirs: DirectorySyncer,
+    private readonly maxEntries: number,
   ) {}
 
   static async open(root: string, options: FileActionCacheOptions = {}): Promise<FileActionCache> {
+    const maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
+    if (!(maxEntries >= 1)) throw new Error(`the action cache's maxEntries must be at least 1, got ${options.maxEntries}`);
     await fsp.rm(path.join(root, 'tmp'), { recursive: true, force: true });
     await fsp.mkdir(path.join(root, 'tmp'), { recursive: true });
     const index = new LRUCache<string, { size: number; touchedMs: number }>({
@@ -51,8 +60,20 @@ export class FileActionCache implements ActionCache {
     // Oldest first, so the most recently used entries survive a smaller maxBytes.
     const found = await scanBlobFiles(root, { checkSizes: false });
     found.sort((a, b) => a.mtimeMs - b.mtimeMs);
-    for (const f of found) index.set(f.key, { size: f.size, touchedMs: f.mtimeMs });
-    return new FileActionCache(root, index, new DirectorySyncer(options.syncDirectory));
+    const ac = new FileActionCache(root, index, new DirectorySyncer(options.syncDirectory), maxEntries);
+    for (const f of found) ac.insert(f.key, f.size, f.mtimeMs);
+    return ac;
+  }
+
+  /** Entries indexed. */
+  get entries(): number {
+    return this.index.size;
+  }
+
+  /** Indexes an entry; beyond maxEntries the least recently used one is evicted (file deleted) as for bytes. */
+  private insert(key: string, size: number, touchedMs: number): void {
+    this.index.set(key, { size, touchedMs });
+    while (this.index.size > this.maxEntries) this.index.pop();
   }
 
   /** Bytes (with per-entry overhead) the index accounts for. */
@@ -83,7 +104,7 @@ export class FileActionCache implements ActionCache {
     }
     const now = Date.now();
     const e = this.index.get(actionDigest.key);
-    if (!e) this.index.set(actionDigest.key, { size: bytes.length, touchedMs: now });
+    if (!e) this.insert(actionDigest.key, bytes.length, now);
     else if (now - e.touchedMs > TOUCH_EVERY_MS) {
       e.touchedMs = now;
       void fsp.utimes(file, now / 1000, now / 1000).catch(() => undefined);
@@ -113,7 +134,7 @@ export class FileActionCache implements ActionCache {
       await fsp.unlink(tmp).catch(() => undefined);
       throw this.diskError(err);
     }
-    this.index.set(actionDigest.key, { size: bytes.length, touchedMs: Date.now() });
+    this.insert(actionDigest.key, bytes.length, Date.now());
   }
 
   /** A full disk is RESOURCE_EXHAUSTED (retryable) saying where; other errors pass unchanged. */

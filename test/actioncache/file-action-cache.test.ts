@@ -67,6 +67,24 @@ describe('FileActionCache', () => {
     assert.ok(ac.sizeBytes <= entryBytes * 3);
   });
 
+  it('indexes at most maxEntries entries, evicting the least recently used (file too), also at reopen', async () => {
+    // Small results far below maxBytes: without a count bound the in-memory index grows with every one (~250 B each).
+    const root = await newRoot();
+    const ac = await FileActionCache.open(root, { maxEntries: 3 });
+    const actions = [0, 1, 2, 3].map((i) => blob(`count action ${i}`).digest);
+    for (const [i, a] of actions.slice(0, 3).entries()) await ac.put(a, result(0, `out/${i}`));
+    assert.ok(await ac.get(actions[0]), 'a hit makes action 0 the most recently used');
+    await ac.put(actions[3], result(0, 'out/3'));
+    assert.equal(ac.entries, 3);
+    await new Promise((r) => setTimeout(r, 50)); // the unlink runs in the background
+    await assert.rejects(fsp.stat(path.join(root, actions[1].hash.slice(0, 2), actions[1].key)), { code: 'ENOENT' });
+    assert.equal(await ac.get(actions[1]), undefined, 'action 1 was the least recently used');
+    for (const i of [0, 2, 3]) assert.ok(await ac.get(actions[i]), `action ${i} stays`);
+
+    const smaller = await FileActionCache.open(root, { maxEntries: 2 });
+    assert.equal(smaller.entries, 2, 'the oldest entry went at reopen');
+  });
+
   it('rebuilds its index at open, keeping the most recently modified entries under a smaller maxBytes', async () => {
     const root = await newRoot();
     const big = await FileActionCache.open(root);

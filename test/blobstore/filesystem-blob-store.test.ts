@@ -125,6 +125,23 @@ describe('FilesystemBlobStore', () => {
     assert.deepEqual(files.map((f) => f.name).sort(), [c, d, e].map((x) => x.digest.key).sort());
   });
 
+  it('indexes at most maxEntries blobs, evicting the least recently used (file too), also at reopen', async () => {
+    // Many tiny blobs far below maxBytes: without a count bound the in-memory index grows with every one (~250 B each).
+    const store = await FilesystemBlobStore.open({ path: root, maxBytes: 1 << 30, maxEntries: 3 });
+    const [a, b, c, d, e] = [1, 2, 3, 4, 5].map(() => blob(10));
+    for (const x of [a, b, c]) await putBlob(store, x.digest, x.data);
+    await readBlob(store, a.digest); // LRU order now b, c, a
+    await putBlob(store, d.digest, d.data); // evicts b
+    await putBlob(store, e.digest, e.data); // evicts c
+    assert.deepEqual(await store.findMissing([a.digest, b.digest, c.digest, d.digest, e.digest]), [b.digest, c.digest]);
+    await eventually(async () => (await blobFiles(root)).length === 3, 'evicted files are unlinked');
+    assert.deepEqual((await blobFiles(root)).map((f) => f.name).sort(), [a, d, e].map((x) => x.digest.key).sort());
+
+    const smaller = await FilesystemBlobStore.open({ path: root, maxBytes: 1 << 30, maxEntries: 2 });
+    assert.equal((await smaller.findMissing([a.digest, d.digest, e.digest])).length, 1, 'one blob over the bound went at reopen');
+    await eventually(async () => (await blobFiles(root)).length === 2, 'its file too');
+  });
+
   it('makes room for an upload when it starts, so committed blobs plus uploads in progress never exceed maxBytes', async () => {
     const store = await FilesystemBlobStore.open({ path: root, maxBytes: 3000 });
     const [a, b, c, big] = [1000, 1000, 1000, 1500].map((n) => blob(n));

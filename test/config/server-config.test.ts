@@ -51,6 +51,13 @@ describe('server config', () => {
     assert.deepEqual(c.instances.main.ac, { filesystem: { path: '/abs/ac', maxBytes: 1024 ** 3 } });
   });
 
+  it('reads maxEntries of the filesystem CAS and AC (absent: the default of each store), refusing one below 1', () => {
+    const c = parse(instance({ filesystem: { path: '/cas', maxBytes: '1GiB', maxEntries: 5000 } }, { filesystem: { path: '/ac', maxEntries: 700 } }));
+    assert.deepEqual(c.instances.main.cas, { filesystem: { path: '/cas', maxBytes: 1024 ** 3, maxEntries: 5000 } });
+    assert.deepEqual(c.instances.main.ac, { filesystem: { path: '/ac', maxBytes: 1024 ** 3, maxEntries: 700 } });
+    rejects(instance({ filesystem: { path: '/cas', maxBytes: 1, maxEntries: 0 } }), 'config.instances["main"].cas.filesystem.maxEntries: expected an integer ≥ 1');
+  });
+
   it('fails on an unknown top-level key, naming it and the allowed keys', () => {
     rejects({ listen: '127.0.0.1:1', lisen: 'typo' }, 'config: unknown key "lisen"', /allowed: listen, /);
   });

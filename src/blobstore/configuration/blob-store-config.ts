@@ -4,14 +4,14 @@ import { parseS3BlobStoreConfig, parseS3ConnectionConfig, S3BlobStoreConfig, S3C
 
 /** The storage tree as configured: it mirrors the object graph one-to-one. */
 export type BlobStoreConfig =
-  | { filesystem: { path: string; maxBytes: number } }
+  | { filesystem: { path: string; maxBytes: number; maxEntries?: number } }
   | { memory: { maxBytes: number } }
   | { verifying: BlobStoreConfig }
   | { existenceCaching: { backend: BlobStoreConfig; maxEntries: number; ttlMs: number } }
   | { s3: S3BlobStoreConfig }
   | { readCaching: { fast: BlobStoreConfig; slow: BlobStoreConfig } };
 
-export type ActionCacheConfig = { filesystem: { path: string; maxBytes: number } } | { memory: { maxBytes: number } } | { s3: S3ConnectionConfig };
+export type ActionCacheConfig = { filesystem: { path: string; maxBytes: number; maxEntries?: number } } | { memory: { maxBytes: number } } | { s3: S3ConnectionConfig };
 
 const BLOB_STORE_KINDS = ['filesystem', 'memory', 'verifying', 'existenceCaching', 's3', 'readCaching'] as const;
 
@@ -20,9 +20,9 @@ export function parseBlobStoreConfig(v: unknown, at: string, baseDir: string): B
   const here = `${at}.${kind}`;
   switch (kind) {
     case 'filesystem': {
-      const o = expectObject(body, here, ['path', 'maxBytes']);
+      const o = expectObject(body, here, ['path', 'maxBytes', 'maxEntries']);
       if (o.path === undefined || o.maxBytes === undefined) throw new ConfigError(`${here}: "path" and "maxBytes" are required`);
-      return { filesystem: { path: path.resolve(baseDir, expectString(o.path, `${here}.path`)), maxBytes: expectSize(o.maxBytes, `${here}.maxBytes`) } };
+      return { filesystem: { path: path.resolve(baseDir, expectString(o.path, `${here}.path`)), maxBytes: expectSize(o.maxBytes, `${here}.maxBytes`), ...maxEntries(o, here) } };
     }
     case 'memory': {
       const o = expectObject(body, here, ['maxBytes']);
@@ -59,11 +59,16 @@ export function parseActionCacheConfig(v: unknown, at: string, baseDir: string):
   const here = `${at}.${kind}`;
   if (kind === 's3') return { s3: parseS3ConnectionConfig(body, here) };
   if (kind === 'filesystem') {
-    const o = expectObject(body, here, ['path', 'maxBytes']);
-    return { filesystem: { path: path.resolve(baseDir, expectString(o.path, `${here}.path`)), maxBytes: optional(o, 'maxBytes', here, expectSize, 1024 ** 3) } };
+    const o = expectObject(body, here, ['path', 'maxBytes', 'maxEntries']);
+    return { filesystem: { path: path.resolve(baseDir, expectString(o.path, `${here}.path`)), maxBytes: optional(o, 'maxBytes', here, expectSize, 1024 ** 3), ...maxEntries(o, here) } };
   }
   const o = expectObject(body, here, ['maxBytes']);
   return { memory: { maxBytes: optional(o, 'maxBytes', here, expectSize, 256 * 1024 * 1024) } };
+}
+
+/** A filesystem store's optional bound on indexed entries (absent: the store's default). */
+function maxEntries(o: Record<string, unknown>, here: string): { maxEntries?: number } {
+  return o.maxEntries === undefined ? {} : { maxEntries: expectInteger(o.maxEntries, `${here}.maxEntries`, 1) };
 }
 
 function atLeast(n: number, min: number, at: string, what: string): number {

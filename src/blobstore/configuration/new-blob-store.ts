@@ -46,7 +46,7 @@ async function build(config: BlobStoreConfig, parent: string, logger: Logger, en
 }
 
 export async function newActionCache(config: ActionCacheConfig, env: NodeJS.ProcessEnv = process.env, instrument?: StorageInstrumentation): Promise<ActionCache> {
-  if ('filesystem' in config) return FileActionCache.open(config.filesystem.path, { maxBytes: config.filesystem.maxBytes, onEvict: instrument?.evicted('action_cache') });
+  if ('filesystem' in config) return FileActionCache.open(config.filesystem.path, { maxBytes: config.filesystem.maxBytes, maxEntries: config.filesystem.maxEntries, onEvict: instrument?.evicted('action_cache') });
   if ('s3' in config) {
     const { S3ActionCache, newS3Location } = await s3Modules();
     return new S3ActionCache(newS3Location({ ...s3ConnectionOptions(config.s3, env, 'ac.s3'), onRequest: instrument?.s3Request }));
