@@ -1,6 +1,7 @@
 import { credentials, makeGenericClientConstructor, ServiceError } from '@grpc/grpc-js';
-import { readFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { promises as fsp, readFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import * as path from 'node:path';
 import { ExecutionService } from '../../src/grpc/service-definitions';
 import { encode, LongrunningPb, re, REv2 } from '../../src/proto';
 import { startServerProcess } from '../e2e/server-process';
@@ -17,6 +18,16 @@ export interface SoakMinute {
   /** The server's JS heap in use (nodejs_heap_size_used_bytes on its /metrics): the lowest and highest sample. */
   heapMinMiB: number;
   heapMaxMiB: number;
+  /**
+   * The heap right after the interval's full (mark-compact) collections, the lowest (the server runs with --trace-gc):
+   * the live data, without the garbage a /metrics sample may include. NaN when no full collection ran in the interval.
+   */
+  liveMiB: number;
+  /** Full collections in the interval. */
+  majorGcs: number;
+  /** Evictions so far (cumulative, from /metrics): the CAS and the AC, evidence the cache was full and churning. */
+  casEvictions: number;
+  acEvictions: number;
 }
 
 export interface SoakReport {
@@ -29,22 +40,81 @@ const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc
 
 const mib = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
 
+/** The steady-state cache the soak runs against; every bound below is reached in the first minute or two. */
+export interface SoakWorkload {
+  /** Blobs (and AC keys) each client reuses, 1–32 KiB each: the working set, re-uploaded, re-found and re-read. */
+  poolPerClient: number;
+  /** Share of rounds that store a new blob and a new AC entry instead of a pooled one (the churn that evicts). */
+  newShare: number;
+  /** The filesystem CAS's maxBytes: small, so the new blobs evict (LRU) and the index stays bounded. */
+  casMaxBytes: number;
+  /** The file AC's maxEntries (the new results evict the least recently used). */
+  acMaxEntries: number;
+  /** The existence cache's ttl: well below how long a new blob survives eviction in this small CAS. */
+  existenceTtl: string;
+}
+
+export const STEADY_STATE: SoakWorkload = { poolPerClient: 16, newShare: 0.1, casMaxBytes: 24 * 1024 * 1024, acMaxEntries: 2048, existenceTtl: '10s' };
+
+/** Client `id`'s pooled blob `k`: the same bytes every time (1–32 KiB, a SHA-256 of the name repeated). */
+function pooledBlob(id: number, k: number): TestBlob {
+  const seed = createHash('sha256').update(`soak ${id} ${k}`).digest();
+  const size = 1 + (seed.readUInt32BE(0) % (32 * 1024));
+  const data = Buffer.alloc(size);
+  for (let at = 0; at < size; at += seed.length) seed.copy(data, at);
+  return blobOf(data);
+}
+
 /**
  * `clients` concurrent loops against an all-in-one server with one local worker, each mixing FindMissingBlobs,
  * BatchUpdateBlobs, ByteStream reads, GetActionResult/UpdateActionResult and Execute of a small action, for
  * `durationMs`; per minute: calls, errors, p99 latency, the server's RSS and its JS heap. The heap is read from the
  * server's /metrics every `heapEveryMs`: a minute's lowest sample is the heap that survived garbage collection (what a
  * leak makes grow), its highest shows the garbage in between.
+ *
+ * The cache is in steady state (`workload`): each client draws its blobs and AC keys from a fixed pool, with a small
+ * share of new ones, and the CAS and AC are small enough that the new ones evict old ones. So the stored data stops
+ * growing early, and memory that keeps rising after warm-up is a leak, not a cache filling up.
  */
-export async function soak(o: { durationMs: number; clients: number; dataDir: string; minuteMs?: number; heapEveryMs?: number }): Promise<SoakReport> {
+export async function soak(o: { durationMs: number; clients: number; dataDir: string; minuteMs?: number; heapEveryMs?: number; workload?: SoakWorkload }): Promise<SoakReport> {
+  const w = o.workload ?? STEADY_STATE;
+  await fsp.mkdir(o.dataDir, { recursive: true });
+  const configFile = path.join(o.dataDir, 'soak-config.json');
+  await fsp.writeFile(
+    configFile,
+    JSON.stringify({
+      instances: {
+        '': {
+          cas: { existenceCaching: { ttl: w.existenceTtl, backend: { filesystem: { path: path.join(o.dataDir, 'cas'), maxBytes: w.casMaxBytes } } } },
+          ac: { filesystem: { path: path.join(o.dataDir, 'ac'), maxEntries: w.acMaxEntries } },
+        },
+      },
+    }),
+  );
   const minuteMs = o.minuteMs ?? 60_000;
-  const server = await startServerProcess({ args: ['--data', o.dataDir, '--workers', '1'] });
+  const server = await startServerProcess({ args: ['--config', configFile, '--data', o.dataDir, '--workers', '1'], nodeArgs: ['--trace-gc'] });
+  // --trace-gc prints `… Mark-Compact 61.2 (80.1) -> 21.3 (79.5) MB, …` per full collection (MB meaning MiB).
+  let afterMajorGc: number[] = [];
+  let partialLine = '';
+  server.child.stdout!.on('data', (chunk: Buffer) => {
+    const lines = (partialLine + chunk.toString('utf8')).split('\n');
+    partialLine = lines.pop()!;
+    for (const line of lines) {
+      const m = /Mark-Compact[^\d]*[\d.]+ \([\d.]+\) -> ([\d.]+) \(/.exec(line);
+      if (m) afterMajorGc.push(Number(m[1]));
+    }
+  });
   const ready = await server.waitForLog('ready');
   const metricsUrl = `http://${String(ready.http)}/metrics`;
   let heap: number[] = [];
+  const evictions = { cas: 0, ac: 0 };
   const heapSampler = setInterval(() => {
     scrape(metricsUrl).then(
-      (page) => heap.push(sumOf(page, 'nodejs_heap_size_used_bytes')),
+      (page) => {
+        heap.push(sumOf(page, 'nodejs_heap_size_used_bytes'));
+        evictions.cas = sumOf(page, 'rustexec_evictions_total', { cache: 'cas_filesystem' });
+        evictions.ac = sumOf(page, 'rustexec_evictions_total', { cache: 'action_cache' });
+      },
       () => undefined, // a missed sample shows as a shorter list; the call loops count errors
     );
   }, o.heapEveryMs ?? 2000);
@@ -80,15 +150,18 @@ export async function soak(o: { durationMs: number; clients: number; dataDir: st
     });
   const loop = async (id: number) => {
     const mine: TestBlob[] = [];
+    const pool = new Map<number, TestBlob>();
+    const pooled = (k: number) => pool.get(k) ?? pool.set(k, pooledBlob(id, k)).get(k)!;
     for (let i = 0; Date.now() - start < o.durationMs; i++) {
-      const b = blobOf(randomBytes(1 + Math.floor(Math.random() * 32 * 1024)));
+      const fresh = Math.random() < w.newShare;
+      const b = fresh ? blobOf(randomBytes(1 + Math.floor(Math.random() * 32 * 1024))) : pooled(Math.floor(Math.random() * w.poolPerClient));
       await ms(() => c.cas.batchUpdateBlobs({ requests: [{ digest: b.digest, data: b.data }] }).then((r) => r.responses[0].status?.code && Promise.reject(new Error(r.responses[0].status.message ?? ''))))();
       mine.push(b);
       if (mine.length > 50) mine.shift();
       await ms(() => c.cas.findMissingBlobs({ blobDigests: mine.map((x) => x.digest) }).then((r) => r.missingBlobDigests.length && Promise.reject(new Error('uploaded blob missing'))))();
       const pick = mine[Math.floor(Math.random() * mine.length)];
       await ms(() => c.byteStream.read(readName(pick)).then((d) => (d.equals(pick.data) ? undefined : Promise.reject(new Error('read returned other bytes')))))();
-      const action = blobOf(randomBytes(32)).digest;
+      const action = (fresh ? blobOf(randomBytes(32)) : blobOf(`soak ${id} action ${Math.floor(Math.random() * w.poolPerClient)}`)).digest;
       await ms(() => c.ac.updateActionResult({ actionDigest: action, actionResult: { exitCode: 0, outputFiles: [{ path: 'o', digest: pick.digest }] } }))();
       await ms(() => c.ac.getActionResult({ actionDigest: action }))();
       if (i % 5 === 0) {
@@ -113,10 +186,15 @@ export async function soak(o: { durationMs: number; clients: number; dataDir: st
       rssMiB: Math.round(rssMiB(server.child.pid!)),
       heapMinMiB: heap.length ? mib(Math.min(...heap)) : NaN,
       heapMaxMiB: heap.length ? mib(Math.max(...heap)) : NaN,
+      liveMiB: afterMajorGc.length ? Math.min(...afterMajorGc) : NaN,
+      majorGcs: afterMajorGc.length,
+      casEvictions: evictions.cas,
+      acEvictions: evictions.ac,
     });
     latencies = [];
     errors = 0;
     heap = [];
+    afterMajorGc = [];
   }, minuteMs);
   try {
     await Promise.all(Array.from({ length: o.clients }, (_, i) => loop(i)));
