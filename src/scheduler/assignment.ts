@@ -13,7 +13,7 @@ export function assignment(task: Task, slots: number): WorkerPb.ISchedulerMessag
       executionId: task.id,
       instanceName: r.instanceName,
       digestFunction: r.digestFunction.id,
-      actionDigest: r.actionDigest.toProto(),
+      actionDigest: { hash: r.actionDigest.hash, sizeBytes: Long.fromNumber(r.actionDigest.size) },
       action: r.action,
       command: r.command,
       timeout: protoTime(r.timeoutMs),

@@ -4,7 +4,7 @@ import { re, REv2, WorkerPb } from '../proto';
 import { withoutQuitFlag } from '../rust/rustc-command';
 import { copyRequest, ExecutionRequest } from './execution';
 import { restrictOutputs } from './restrict-outputs';
-import { PartialResult, SchedulerHost, SchedulerPolicy } from './scheduler-policy';
+import { PartialResult, SchedulerHost, SchedulerPolicy, TaskRun } from './scheduler-policy';
 import type { Task } from './task';
 
 interface Pair {
@@ -138,12 +138,15 @@ export class RustFusion implements SchedulerPolicy {
   }
 
   private complete(p: Pair, f: Task, finished: WorkerPb.IExecutionFinished): Promise<void> {
-    return this.host.completeWith(f, restrictOutputs(finished, f.request.command), p.carrier).then(() => this.credit(p, f));
+    return this.host.completeWith(f, restrictOutputs(finished, f.request.command), p.carrier);
   }
 
-  /** Both actions of the pair are answered by the one run: tell the accounting once. */
-  private credit(p: Pair, f: Task): void {
-    if (!p.credited && p.metadata?.done && p.rlib?.done && !p.metadata.cancelled && !p.rlib.cancelled) {
+  /** A task a carrier answered is complete: once both actions of its pair are, tell the accounting (once). */
+  completed(f: Task, _response: unknown, _actionClass: string, run: TaskRun | undefined): void {
+    if (run?.servedBy === undefined) return;
+    const p = this.byCarrier.get(run.servedBy);
+    if (!p || p.credited || (p.metadata !== f && p.rlib !== f)) return;
+    if (p.metadata?.done && p.rlib?.done && !p.metadata.cancelled && !p.rlib.cancelled) {
       p.credited = true;
       this.onFused(f.request.invocationId, p.rmeta?.cpuSeconds ?? 0);
     }

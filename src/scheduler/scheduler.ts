@@ -265,7 +265,7 @@ export class Scheduler implements OperationOwner {
       now: () => this.clock.now(),
       schedule: (fn, ms) => this.clock.schedule(fn, ms),
       submitInternal: (request) => {
-        const task = new Task(request, `internal\n${request.actionDigest.key}`, true, this.clock.now());
+        const task = new Task(request, '', true, this.clock.now()); // (never in flight by key: no client joins it)
         this.enqueue(task, 1);
         return task;
       },

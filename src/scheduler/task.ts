@@ -48,6 +48,7 @@ export class Task {
   constructor(
     /** The first caller's request: the action, command, platform and timeout every operation shares (slimmed on completion). */
     public request: ExecutionRequest,
+    /** Its place among the tasks in flight (instance, digest function, digest); empty for an internal task. */
     readonly key: string,
     readonly internal: boolean,
     readonly queuedAtMs: number,
