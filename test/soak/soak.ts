@@ -76,7 +76,7 @@ function pooledBlob(id: number, k: number): TestBlob {
  * share of new ones, and the CAS and AC are small enough that the new ones evict old ones. So the stored data stops
  * growing early, and memory that keeps rising after warm-up is a leak, not a cache filling up.
  */
-export async function soak(o: { durationMs: number; clients: number; dataDir: string; minuteMs?: number; heapEveryMs?: number; workload?: SoakWorkload }): Promise<SoakReport> {
+export async function soak(o: { durationMs: number; clients: number; dataDir: string; minuteMs?: number; heapEveryMs?: number; workload?: SoakWorkload; serverNodeArgs?: string[] }): Promise<SoakReport> {
   const w = o.workload ?? STEADY_STATE;
   await fsp.mkdir(o.dataDir, { recursive: true });
   const configFile = path.join(o.dataDir, 'soak-config.json');
@@ -92,15 +92,17 @@ export async function soak(o: { durationMs: number; clients: number; dataDir: st
     }),
   );
   const minuteMs = o.minuteMs ?? 60_000;
-  const server = await startServerProcess({ args: ['--config', configFile, '--data', o.dataDir, '--workers', '1'], nodeArgs: ['--trace-gc'] });
-  // --trace-gc prints `… Mark-Compact 61.2 (80.1) -> 21.3 (79.5) MB, …` per full collection (MB meaning MiB).
+  const server = await startServerProcess({ args: ['--config', configFile, '--data', o.dataDir, '--workers', '1'], nodeArgs: ['--trace-gc', ...(o.serverNodeArgs ?? [])] });
+  // --trace-gc prints `[pid:isolate] … Mark-Compact 61.2 (80.1) -> 21.3 (79.5) MB, …` per full collection (MB meaning
+  // MiB). The local worker inherits the flag and writes to the same stdout: only the server's own pid counts.
+  const ownGc = `[${server.child.pid}:`;
   let afterMajorGc: number[] = [];
   let partialLine = '';
   server.child.stdout!.on('data', (chunk: Buffer) => {
     const lines = (partialLine + chunk.toString('utf8')).split('\n');
     partialLine = lines.pop()!;
     for (const line of lines) {
-      const m = /Mark-Compact[^\d]*[\d.]+ \([\d.]+\) -> ([\d.]+) \(/.exec(line);
+      const m = line.startsWith(ownGc) && /Mark-Compact[^\d]*[\d.]+ \([\d.]+\) -> ([\d.]+) \(/.exec(line);
       if (m) afterMajorGc.push(Number(m[1]));
     }
   });
