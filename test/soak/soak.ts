@@ -52,9 +52,14 @@ export interface SoakWorkload {
   acMaxEntries: number;
   /** The existence cache's ttl: well below how long a new blob survives eviction in this small CAS. */
   existenceTtl: string;
+  /**
+   * A client's last blobs it FindMissing's and reads from (each must be there: an error otherwise). Its new ones must
+   * outlive this many of its rounds in the CAS, so a small CAS needs a short window.
+   */
+  recentBlobs: number;
 }
 
-export const STEADY_STATE: SoakWorkload = { poolPerClient: 16, newShare: 0.1, casMaxBytes: 24 * 1024 * 1024, acMaxEntries: 2048, existenceTtl: '10s' };
+export const STEADY_STATE: SoakWorkload = { poolPerClient: 16, newShare: 0.1, casMaxBytes: 24 * 1024 * 1024, acMaxEntries: 2048, existenceTtl: '10s', recentBlobs: 50 };
 
 /** Client `id`'s pooled blob `k`: the same bytes every time (1–32 KiB, a SHA-256 of the name repeated). */
 function pooledBlob(id: number, k: number): TestBlob {
@@ -159,7 +164,7 @@ export async function soak(o: { durationMs: number; clients: number; dataDir: st
       const b = fresh ? blobOf(randomBytes(1 + Math.floor(Math.random() * 32 * 1024))) : pooled(Math.floor(Math.random() * w.poolPerClient));
       await ms(() => c.cas.batchUpdateBlobs({ requests: [{ digest: b.digest, data: b.data }] }).then((r) => r.responses[0].status?.code && Promise.reject(new Error(r.responses[0].status.message ?? ''))))();
       mine.push(b);
-      if (mine.length > 50) mine.shift();
+      if (mine.length > w.recentBlobs) mine.shift();
       await ms(() => c.cas.findMissingBlobs({ blobDigests: mine.map((x) => x.digest) }).then((r) => r.missingBlobDigests.length && Promise.reject(new Error('uploaded blob missing'))))();
       const pick = mine[Math.floor(Math.random() * mine.length)];
       await ms(() => c.byteStream.read(readName(pick)).then((d) => (d.equals(pick.data) ? undefined : Promise.reject(new Error('read returned other bytes')))))();
