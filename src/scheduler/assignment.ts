@@ -1,5 +1,6 @@
 import Long from 'long';
 import { WorkerPb } from '../proto';
+import { timeFields } from '../util/proto-time';
 import type { Task } from './task';
 
 /**
@@ -16,17 +17,11 @@ export function assignment(task: Task, slots: number): WorkerPb.ISchedulerMessag
       actionDigest: { hash: r.actionDigest.hash, sizeBytes: Long.fromNumber(r.actionDigest.size) },
       action: r.action,
       command: r.command,
-      timeout: protoTime(r.timeoutMs),
-      queuedTimestamp: protoTime(task.enqueuedAtMs),
+      timeout: timeFields(r.timeoutMs),
+      queuedTimestamp: timeFields(task.enqueuedAtMs),
       watchRmeta: r.watchRmeta ?? '',
       inputDirectories: r.inputDirectories ?? [],
       slots,
     },
   };
-}
-
-/** A Duration or Timestamp (epoch) for milliseconds, as a plain object. */
-function protoTime(ms: number): { seconds: Long; nanos: number } {
-  const seconds = Math.floor(ms / 1000);
-  return { seconds: Long.fromNumber(seconds), nanos: Math.round((ms - seconds * 1000) * 1e6) };
 }

@@ -48,7 +48,7 @@ export class CriticalPath {
       c.fullMs = m.fullMs;
       changed = true;
     }
-    if (changed) this.invalidateFrom(crate);
+    if (changed) this.invalidate([crate]);
   }
 
   /**
@@ -90,26 +90,24 @@ export class CriticalPath {
     return best;
   }
 
-  /** invalidate([crate]) without the copies, for the common case of one measured crate. */
-  private invalidateFrom(crate: string): void {
-    this.memo.delete(crate); // (forced: its own edges may have changed)
-    const deps = this.crates.get(crate)?.deps;
-    if (!deps) return;
-    for (const d of deps) if (this.memo.has(d.crate)) this.invalidate([d.crate]);
-  }
-
   /**
    * Forgets the remembered paths that can run through `start`: theirs and, transitively, those of the crates they
    * depend on. A crate with nothing remembered had no remembered path run through it, so the walk stops there
    * (except at `start`, whose edges may just have changed).
    */
   private invalidate(start: string[]): void {
-    const forced = new Set(start);
-    const stack = [...start];
+    const stack: string[] = [];
+    const push = (id: string) => {
+      const deps = this.crates.get(id)?.deps;
+      if (deps) for (let i = 0; i < deps.length; i++) stack.push(deps[i].crate);
+    };
+    for (const id of start) {
+      this.memo.delete(id);
+      push(id);
+    }
     while (stack.length > 0) {
       const id = stack.pop()!;
-      if (!this.memo.delete(id) && !forced.delete(id)) continue;
-      for (const d of this.crates.get(id)?.deps ?? []) stack.push(d.crate);
+      if (this.memo.delete(id)) push(id);
     }
   }
 

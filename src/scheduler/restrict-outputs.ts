@@ -13,7 +13,6 @@ export function restrictOutputs(finished: WorkerPb.IExecutionFinished, command: 
   // No outputs at all (a failure, or the .rmeta answer of a run that declared none yet): nothing to filter or copy.
   if (!r.outputFiles?.length && !r.outputDirectories?.length && !r.outputSymlinks?.length && !r.outputFileSymlinks?.length && !r.outputDirectorySymlinks?.length) return finished;
   const lists = [r.outputFiles, r.outputDirectories, r.outputSymlinks, r.outputFileSymlinks, r.outputDirectorySymlinks];
-  if (lists.every((xs) => !xs || xs.length === 0)) return finished;
   const declared = new Set(declaredOutputs(command));
   if (lists.every((xs) => !xs || xs.every((x: Output) => declared.has(x.path ?? '')))) return finished;
   const keep = <T extends Output>(xs: T[] | null | undefined) => (xs ?? []).filter((x) => declared.has(x.path ?? ''));

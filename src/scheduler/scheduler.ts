@@ -46,9 +46,6 @@ export interface SchedulerOptions {
 /** Turns a worker's answer into the ExecuteResponse (and writes the AC by policy); injected from the composition root. */
 export type ResultSink = (task: Task, finished: WorkerPb.IExecutionFinished) => Promise<REv2.ExecuteResponse>;
 
-/** How a task ended, for observers and policies. */
-type Ran = TaskRun;
-
 /** The policies that implement each hook, listed once (the hot paths loop over only those). */
 type Hooks = { [K in keyof SchedulerPolicy]-?: SchedulerPolicy[] };
 const HOOKS: (keyof SchedulerPolicy)[] = ['attach', 'created', 'adopt', 'rank', 'slots', 'stageChanged', 'partial', 'finished', 'cancelled', 'operationCreated', 'operationCompleted', 'completed'];
@@ -215,7 +212,7 @@ export class Scheduler implements OperationOwner {
     const task = w?.running.get(msg.executionId ?? '');
     if (!w || !task) return RESOLVED; // Late answer for a requeued or cancelled task.
     this.heartbeats.seen(w);
-    const ran: Ran = { workerName: w.name, slots: task.slots, cpuSeconds: msg.cpuSeconds ?? undefined };
+    const ran: TaskRun = { workerName: w.name, slots: task.slots, cpuSeconds: msg.cpuSeconds ?? undefined };
     this.release(task);
     let answered: Promise<void>[] | undefined;
     for (const p of this.hooks.finished) {
@@ -364,7 +361,7 @@ export class Scheduler implements OperationOwner {
   }
 
   /** Records a run's answer through the sink (AC write by policy) and completes the task with it. */
-  private record(task: Task, msg: WorkerPb.IExecutionFinished, ran: Ran): Promise<void> {
+  private record(task: Task, msg: WorkerPb.IExecutionFinished, ran: TaskRun): Promise<void> {
     let recorded: Promise<REv2.ExecuteResponse>;
     try {
       recorded = this.sink(task, msg);
@@ -378,7 +375,7 @@ export class Scheduler implements OperationOwner {
   }
 
   /** Ends a task with an error status (no worker answer): out of the queue, off its worker, policies told. */
-  private fail(task: Task, err: StatusError, ran?: Ran): void {
+  private fail(task: Task, err: StatusError, ran?: TaskRun): void {
     if (task.done) return;
     if (task.queued) this.queues.remove(task, this.actionClass(task));
     this.release(task);
@@ -398,7 +395,7 @@ export class Scheduler implements OperationOwner {
     if (w) this.drain(w.cls);
   }
 
-  private complete(task: Task, response: REv2.ExecuteResponse, ran?: Ran): void {
+  private complete(task: Task, response: REv2.ExecuteResponse, ran?: TaskRun): void {
     if (task.done) return;
     if (this.inFlight.get(task.key) === task) this.inFlight.delete(task.key);
     task.stage = 'COMPLETED';
@@ -461,7 +458,7 @@ export class Scheduler implements OperationOwner {
     return (op.info ??= { name: op.operationName, taskId: op.task.id, invocationId: op.request.invocationId, priority: op.request.priority, createdAtMs: op.createdAtMs });
   }
 
-  private outcome(task: Task, response: REv2.ExecuteResponse, ran?: Ran): TaskOutcome {
+  private outcome(task: Task, response: REv2.ExecuteResponse, ran?: TaskRun): TaskOutcome {
     const result = response.result;
     const queueWaitMs = task.assignedAtMs !== undefined ? task.assignedAtMs - task.enqueuedAtMs : undefined;
     return {

@@ -8,13 +8,14 @@ import type { ActionDescription } from './action-describer';
 import type { TaskInfo } from './scheduler-observer';
 import type { RegisteredWorker } from './worker-registry';
 
+/** The empty list shared by every task without operations or queue entries. */
+const NONE: readonly never[] = Object.freeze([]);
+
 /**
  * One action (instance + action digest) in flight: queued, running or having its result recorded. Every caller gets
  * its own Operation on it; the task is queued at the best priority among them and cancelled when the last one goes.
  * An internal task serves other tasks (a policy's run) and has no operations of its own.
  */
-const NONE: readonly never[] = Object.freeze([]);
-
 export class Task {
   readonly id = processIds.next();
   /** Its callers' live operations (almost always one: an array, replaced rather than grown, costs least). */

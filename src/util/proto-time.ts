@@ -3,16 +3,23 @@ import { protobuf, ProtobufPb } from '../proto';
 
 type Time = { seconds?: Long | number | string | null; nanos?: number | null } | null | undefined;
 
+/**
+ * The fields of a Timestamp (epoch) or Duration for milliseconds, as a plain object: the stream serializers encode it
+ * as they would a protobufjs instance, without creating one (the scheduler's assignments, once per decision).
+ */
+export function timeFields(ms: number): { seconds: Long; nanos: number } {
+  const seconds = Math.floor(ms / 1000);
+  return { seconds: Long.fromNumber(seconds), nanos: Math.round((ms - seconds * 1000) * 1e6) };
+}
+
 /** A google.protobuf.Timestamp for epoch milliseconds. */
 export function toTimestamp(ms: number): ProtobufPb.Timestamp {
-  const seconds = Math.floor(ms / 1000);
-  return protobuf.Timestamp.create({ seconds: Long.fromNumber(seconds), nanos: Math.round((ms - seconds * 1000) * 1e6) });
+  return protobuf.Timestamp.create(timeFields(ms));
 }
 
 /** A google.protobuf.Duration for milliseconds. */
 export function toDuration(ms: number): ProtobufPb.Duration {
-  const seconds = Math.floor(ms / 1000);
-  return protobuf.Duration.create({ seconds: Long.fromNumber(seconds), nanos: Math.round((ms - seconds * 1000) * 1e6) });
+  return protobuf.Duration.create(timeFields(ms));
 }
 
 /** Milliseconds of a Duration or Timestamp; 0 when absent. */
