@@ -5,6 +5,9 @@ import { QueueDepth } from './scheduler-observer';
 import type { Task } from './task';
 import type { WorkerClass } from './worker-class';
 
+/** Platform queues kept while empty, at most (beyond, an empty one is dropped and made again when needed). */
+const MAX_IDLE_PLATFORMS = 64;
+
 /**
  * Every queued task, by platform and by invocation inside it. Each operation of a queued task has an entry in its own
  * invocation's sub-queue, so a task waits at the best priority among its callers and each caller's build is charged
@@ -18,7 +21,7 @@ export class BuildQueues {
   /** Tasks waiting for a worker. */
   queuedTasks = 0;
 
-  /** A new kind of worker: link it to the platform queues it can serve. */
+  /** A new kind of worker: link it to the platform queues it can serve. Its index places queues in its heap. */
   addClass(c: WorkerClass): void {
     this.classes.push(c);
     for (const q of this.platforms.values()) {
@@ -105,6 +108,7 @@ export class BuildQueues {
     const inv = this.invocation(invocationId);
     inv.busySlots += slots;
     for (const q of inv.queues) {
+      if (q.entries.size === 0) continue;
       q.platform.invocations.update(q);
       this.touch(q.platform);
     }
@@ -132,27 +136,36 @@ export class BuildQueues {
     if (inv) this.forgetIfIdle(inv);
   }
 
-  /** Moves a platform queue in (or out of) the order of every worker class that serves it. */
+  /**
+   * Moves a platform queue in (or out of) the order of every worker class that serves it. An empty one stays known
+   * (platforms are few, and one often empties and refills per decision) unless there are many.
+   */
   private touch(q: PlatformQueue): void {
     if (q.size > 0) {
       for (const c of q.classes) c.queues.update(q);
-    } else {
-      for (const c of q.classes) c.queues.remove(q);
-      this.platforms.delete(q.key);
+      return;
     }
+    for (const c of q.classes) c.queues.remove(q);
+    if (this.platforms.size > MAX_IDLE_PLATFORMS && q.byInvocation.size === 0) this.platforms.delete(q.key);
   }
 
   private invocation(id: string): Invocation {
     let inv = this.invocations.get(id);
     if (!inv) {
-      inv = { id, busySlots: 0, queues: new Set() };
+      inv = { id, busySlots: 0, queued: 0, queues: [] };
       this.invocations.set(id, inv);
     }
     return inv;
   }
 
+  /** An invocation with nothing running or queued is forgotten, with its (empty) sub-queues. */
   private forgetIfIdle(inv: Invocation): void {
-    if (inv.busySlots === 0 && inv.queues.size === 0) this.invocations.delete(inv.id);
+    if (inv.busySlots !== 0 || inv.queued !== 0) return;
+    this.invocations.delete(inv.id);
+    for (const q of inv.queues) {
+      q.platform.byInvocation.delete(inv.id);
+      if (q.platform.byInvocation.size === 0 && q.platform.size === 0 && this.platforms.size > MAX_IDLE_PLATFORMS) this.platforms.delete(q.platform.key);
+    }
   }
 
 }

@@ -15,7 +15,9 @@ export interface OperationOwner {
  * invocation and cancellation; its stage and result are the task's.
  */
 export class Operation {
-  readonly id = processIds.next();
+  /** Its number in this process (what the scheduler finds it by); `id` is the name's last part. */
+  readonly seq = processIds.next();
+  private name?: string;
   stage: Stage;
   response?: REv2.ExecuteResponse;
   /** Its place in its invocation's queue while the task waits for a worker. */
@@ -33,6 +35,10 @@ export class Operation {
     private readonly owner?: OperationOwner,
   ) {
     this.stage = task.stage === 'COMPLETED' ? 'QUEUED' : task.stage;
+  }
+
+  get id(): string {
+    return (this.name ??= processIds.name(this.seq));
   }
 
   get operationName(): string {

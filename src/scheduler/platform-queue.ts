@@ -8,8 +8,10 @@ import type { WorkerClass } from './worker-class';
 export interface Invocation {
   readonly id: string;
   busySlots: number;
-  /** Its sub-queues, one per platform it has work queued on. */
-  readonly queues: Set<InvocationQueue>;
+  /** Its entries waiting, across platforms. */
+  queued: number;
+  /** Its sub-queues, one per platform it queued work on (kept while empty until the invocation goes idle). */
+  readonly queues: InvocationQueue[];
 }
 
 /** One operation (or an internal task) waiting in its invocation's queue. */
@@ -46,6 +48,11 @@ export function invocationFirst(x: InvocationQueue, y: InvocationQueue): boolean
 const entryPositions = { get: (e: QueueEntry) => e.heapIndex, set: (e: QueueEntry, i: number) => void (e.heapIndex = i) };
 const queuePositions = { get: (q: InvocationQueue) => q.heapIndex, set: (q: InvocationQueue, i: number) => void (q.heapIndex = i) };
 
+/** A platform queue's place in the heap of each worker class that serves it (by the class's index: no Map lookups). */
+export function classPositions(classIndex: number) {
+  return { get: (q: PlatformQueue) => q.classHeapIndex[classIndex] ?? -1, set: (q: PlatformQueue, i: number) => void (q.classHeapIndex[classIndex] = i) };
+}
+
 /** One invocation's waiting work on one platform. */
 export class InvocationQueue {
   readonly entries = new IndexedHeap<QueueEntry>(entryFirst, entryPositions);
@@ -74,6 +81,8 @@ export class PlatformQueue {
   readonly classes: WorkerClass[] = [];
   /** Queued tasks by action class (non-zero only). */
   readonly depth = new Map<string, number>();
+  /** Its position in each serving worker class's heap, by class index. */
+  readonly classHeapIndex: number[] = [];
 
   constructor(
     readonly key: string,
@@ -95,7 +104,7 @@ export class PlatformQueue {
     if (!q) {
       q = new InvocationQueue(invocation, this);
       this.byInvocation.set(invocation.id, q);
-      invocation.queues.add(q);
+      invocation.queues.push(q);
     }
     return q;
   }
@@ -105,21 +114,21 @@ export class PlatformQueue {
     q.entries.push(entry);
     this.invocations.update(q);
     this.size++;
+    q.invocation.queued++;
   }
 
-  /** Takes `entry` out; a sub-queue left empty is dropped. */
+  /**
+   * Takes `entry` out. A sub-queue left empty leaves the order but stays until its invocation goes idle: a build's
+   * work usually starts as soon as it is queued, and re-creating the sub-queue each time would cost more than the rest.
+   */
   delete(entry: QueueEntry): void {
     const q = entry.queue;
     if (!q || !q.entries.remove(entry)) return;
     entry.queue = undefined;
     this.size--;
-    if (q.entries.size === 0) {
-      this.invocations.remove(q);
-      this.byInvocation.delete(q.invocation.id);
-      q.invocation.queues.delete(q);
-    } else {
-      this.invocations.update(q);
-    }
+    q.invocation.queued--;
+    if (q.entries.size === 0) this.invocations.remove(q);
+    else this.invocations.update(q);
   }
 
   /** An entry's key (its task's rank) changed. */

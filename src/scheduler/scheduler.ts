@@ -11,6 +11,8 @@ import { CompletedOperations } from './completed-operations';
 import { Deadlines } from './deadlines';
 import { ExecutionRequest, slimRequest, Stage } from './execution';
 import { HeartbeatMonitor } from './heartbeat-monitor';
+import { InFlight } from './in-flight';
+import { processIds } from './ids';
 import { ObserverHub } from './observer-hub';
 import { Operation, OperationOwner } from './operation';
 import { formatPlatform, platformKey } from './platform';
@@ -59,8 +61,9 @@ export class Scheduler implements OperationOwner {
   private readonly queues = new BuildQueues();
   private readonly registry = new WorkerRegistry(this.queues);
   /** Client tasks by instance + action digest, until they complete. */
-  private readonly inFlight = new Map<string, Task>();
-  private readonly operations = new Map<string, Operation>();
+  private readonly inFlight = new InFlight();
+  /** Live and recently completed operations, by number. */
+  private readonly operations = new Map<number, Operation>();
   private readonly completed: CompletedOperations;
   private readonly clock: Clock;
   private readonly deadlines: Deadlines<Task>;
@@ -82,7 +85,7 @@ export class Scheduler implements OperationOwner {
     this.policies = options.policies ?? [];
     for (const h of HOOKS) this.hooks[h] = this.policies.filter((p) => p[h] !== undefined);
     this.deadlines = new Deadlines<Task>(this.clock, (task) => this.timedOut(task));
-    this.completed = new CompletedOperations(options.retainCompletedMs, (op) => this.operations.delete(op.id));
+    this.completed = new CompletedOperations(options.retainCompletedMs, (op) => this.operations.delete(op.seq));
     this.heartbeats = new HeartbeatMonitor(this.registry, this.clock, options.heartbeatIntervalMs, (w, reason) => this.workerLost(w.id, reason));
     const host = this.host();
     for (const p of this.hooks.attach) p.attach!(host);
@@ -90,9 +93,7 @@ export class Scheduler implements OperationOwner {
 
   /** A caller's operation on the action: joins the task already in flight for it, or queues a new one. */
   submit(request: ExecutionRequest): Operation {
-    // By function too: SHA256TREE and SHA-256 digests of an Action (≤ 1 KiB) coincide, but their results must not.
-    const key = `${request.instanceName}\n${request.actionDigest.fn.name}\n${request.actionDigest.key}`;
-    const existing = this.inFlight.get(key);
+    const existing = this.inFlight.get(request.instanceName, request.actionDigest);
     if (existing) {
       if (request.inputDirectories !== undefined) request.inputDirectories = undefined; // The task already carries the tree.
       const op = this.addOperation(existing, request);
@@ -101,7 +102,7 @@ export class Scheduler implements OperationOwner {
       for (const p of this.hooks.operationCreated) p.operationCreated!(op);
       return op;
     }
-    const task = new Task(request, key, false, this.clock.now());
+    const task = new Task(request, false, this.clock.now());
     const op = this.addOperation(task, request);
     if (this.hub.wants('operation-created')) this.hub.emit({ type: 'operation-created', atMs: this.clock.now(), operation: this.operationInfo(op), task: this.taskInfo(task), merged: false });
     for (const p of this.hooks.operationCreated) p.operationCreated!(op);
@@ -111,7 +112,7 @@ export class Scheduler implements OperationOwner {
       this.fail(task, new StatusError(Code.FAILED_PRECONDITION, `no registered worker offers platform property ${missing.name}=${missing.value} (required: ${formatPlatform(request.platform)}; workers: ${names})`));
       return op;
     }
-    this.inFlight.set(key, task);
+    this.inFlight.set(request.instanceName, request.actionDigest, task);
     for (const p of this.hooks.created) p.created!(task);
     for (const p of this.hooks.adopt) if (p.adopt!(task)) return op;
     this.enqueue(task, 1);
@@ -121,7 +122,8 @@ export class Scheduler implements OperationOwner {
   /** An operation by name (`operations/{id}` or the bare id), including recently completed ones. */
   operation(name: string): Operation | undefined {
     this.completed.expire(this.clock.now());
-    return this.operations.get(name.replace(/^operations\//, ''));
+    const seq = processIds.parse(name.startsWith('operations/') ? name.slice('operations/'.length) : name);
+    return seq === undefined ? undefined : this.operations.get(seq);
   }
 
   /**
@@ -262,7 +264,7 @@ export class Scheduler implements OperationOwner {
       now: () => this.clock.now(),
       schedule: (fn, ms) => this.clock.schedule(fn, ms),
       submitInternal: (request) => {
-        const task = new Task(request, '', true, this.clock.now()); // (never in flight by key: no client joins it)
+        const task = new Task(request, true, this.clock.now()); // (never in flight: no client joins it)
         this.enqueue(task, 1);
         return task;
       },
@@ -281,7 +283,7 @@ export class Scheduler implements OperationOwner {
     const op = new Operation(request, task, this.clock.now(), this);
     task.addOperation(op);
     task.info = undefined;
-    this.operations.set(op.id, op);
+    this.operations.set(op.seq, op);
     this.liveOperations++;
     return op;
   }
@@ -397,7 +399,7 @@ export class Scheduler implements OperationOwner {
 
   private complete(task: Task, response: REv2.ExecuteResponse, ran?: TaskRun): void {
     if (task.done) return;
-    if (this.inFlight.get(task.key) === task) this.inFlight.delete(task.key);
+    if (!task.internal) this.inFlight.delete(task.request.instanceName, task.request.actionDigest, task);
     task.stage = 'COMPLETED';
     task.response = response;
     // The input tree (up to MiBs) is not needed any more; the Action and Command neither once observers heard of it.

@@ -17,7 +17,9 @@ const NONE: readonly never[] = Object.freeze([]);
  * An internal task serves other tasks (a policy's run) and has no operations of its own.
  */
 export class Task {
-  readonly id = processIds.next();
+  /** Its number in this process; `id` is the name the worker protocol uses. */
+  readonly seq = processIds.next();
+  private name?: string;
   /** Its callers' live operations (almost always one: an array, replaced rather than grown, costs least). */
   operations: readonly Operation[] = NONE;
   stage: Stage = 'QUEUED';
@@ -49,8 +51,6 @@ export class Task {
   constructor(
     /** The first caller's request: the action, command, platform and timeout every operation shares (slimmed on completion). */
     public request: ExecutionRequest,
-    /** Its place among the tasks in flight (instance, digest function, digest); empty for an internal task. */
-    readonly key: string,
     readonly internal: boolean,
     readonly queuedAtMs: number,
   ) {
@@ -78,6 +78,10 @@ export class Task {
 
   clearEntries(): void {
     this.entries = NONE;
+  }
+
+  get id(): string {
+    return (this.name ??= processIds.name(this.seq));
   }
 
   get done(): boolean {

@@ -1,5 +1,5 @@
-import { IndexedHeap, mapPositions } from './indexed-heap';
-import { invocationFirst, PlatformQueue } from './platform-queue';
+import { IndexedHeap } from './indexed-heap';
+import { classPositions, invocationFirst, PlatformQueue } from './platform-queue';
 import { unsatisfied, WorkerPlatform } from './platform';
 import type { RegisteredWorker } from './worker-registry';
 
@@ -13,12 +13,16 @@ export class WorkerClass {
     (a, b) => a.slots - a.usedSlots > b.slots - b.usedSlots,
     { get: (w) => w.heapIndex, set: (w, i) => void (w.heapIndex = i) },
   );
-  readonly queues = new IndexedHeap<PlatformQueue>((p, q) => invocationFirst(p.best!, q.best!), mapPositions());
+  readonly queues: IndexedHeap<PlatformQueue>;
 
   constructor(
     readonly key: string,
     readonly platform: WorkerPlatform,
-  ) {}
+    /** Its number among the classes (0, 1, …): where platform queues note their place in its heap. */
+    readonly index: number,
+  ) {
+    this.queues = new IndexedHeap<PlatformQueue>((p, q) => invocationFirst(p.best!, q.best!), classPositions(index));
+  }
 
   serves(q: PlatformQueue): boolean {
     return !unsatisfied(this.platform, q.required);

@@ -52,7 +52,7 @@ export class WorkerRegistry {
     const key = platformKey(props);
     let cls = this.classes.get(key);
     if (!cls) {
-      cls = new WorkerClass(key, workerPlatform(props));
+      cls = new WorkerClass(key, workerPlatform(props), this.classes.size);
       this.classes.set(key, cls);
       this.queues.addClass(cls);
     }
