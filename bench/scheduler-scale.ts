@@ -33,12 +33,7 @@ export interface ScaleResult {
  * too): the machine is shared, so wall time would mostly measure the other processes.
  */
 export async function scaleBench(profile: RustProfile, workers = 1000, builds = 50, perBuild = 2000, cores = 2): Promise<ScaleResult> {
-  const clock = new FakeClock();
-  const composed = composeScheduler(OPTIONS, ALL_RUST, sink, silentLogger(), clock);
-  const sim = new Simulation(clock).use(composed).record();
-  sim.addWorkers(workers, cores, OPTIONS.heartbeatIntervalMs);
-  const graphs = Array.from({ length: 5 }, (_, g) => syntheticBuild(profile, 800, 40, g + 1, perBuild));
-  const plan: SimBuild[] = Array.from({ length: builds }, (_, b) => ({ invocationId: `build-${b}`, actions: graphs[b % graphs.length], startMs: b * 200, salt: `b${b}` }));
+  const { composed, sim, plan, replayScheduler } = scaleSimulation(profile, workers, builds, perBuild, cores);
   const actions = plan.reduce((n, b) => n + b.actions.length, 0);
 
   // Fair share: each sampled second, max-min fair split of the busy slots by each build's demand (running + queued).
@@ -87,12 +82,14 @@ export async function scaleBench(profile: RustProfile, workers = 1000, builds = 
   report('scheduler scale: slots busy, on average', (100 * load.busy) / load.samples, '%', `${(load.queued / load.samples).toFixed(0)} tasks queued on average; fair-share error ${(errors.reduce((a, b) => a + b, 0) / Math.max(errors.length, 1)).toFixed(4)}, worst second ${Math.max(0, ...errors).toFixed(3)}`);
   const schedulerS = sim.schedulerCpuUs / 1e6;
   report('scheduler scale, simulated: per-call CPU readings', sim.decisions / schedulerS, 'decisions/s', `${schedulerS.toFixed(1)} s in scheduler calls, ~${measuringUs().toFixed(1)} µs of it per call the readings themselves; whole simulation ${(sim.decisions / cpuS).toFixed(0)} per CPU s, ${(sim.decisions / wallS).toFixed(0)} per wall s; heap ${(simHeap / 2 ** 20).toFixed(0)} MB with the trace`);
+  const f = sim.fused;
+  report('scheduler scale: fused pairs answered at the .rmeta', f.answeredAtRmeta, `of ${f.pairs}`, `${f.answeredBeforeExit} before their run exited; the others ${(f.lateMs / Math.max(1, f.pairs - f.answeredAtRmeta) / 1000).toFixed(1)} s late on average`);
   report('scheduler scale: decision CPU time p50 / p99', lat[Math.floor(lat.length * 0.5)], 'µs', `p99 ${lat[Math.floor(lat.length * 0.99)].toFixed(1)} µs, max ${lat[lat.length - 1].toFixed(0)} µs (each call's readings included)`);
 
   // The throughput: the same calls again, on a fresh scheduler composed the same way, with nothing else running.
   const trace = sim.trace!;
   const replayClock = new FakeClock();
-  const fresh = composeScheduler(OPTIONS, ALL_RUST, sink, silentLogger(), replayClock);
+  const fresh = replayScheduler(replayClock);
   collectGarbage();
   const traceHeap = process.memoryUsage().heapUsed;
   let heap = 0;
@@ -103,7 +100,7 @@ export async function scaleBench(profile: RustProfile, workers = 1000, builds = 
   fresh.scheduler.close();
   if (r.divergent > 0) throw new Error(`the replay diverged from the simulation in ${r.divergent} of ${sim.decisions} assignments`);
   const rate = r.decisions / r.cpuSeconds;
-  report('scheduler scale: decisions per CPU second (replay)', rate, '/s', `${r.decisions} assignments and ${trace.length} calls (${(trace.length / r.cpuSeconds).toFixed(0)} calls/s) in ${r.cpuSeconds.toFixed(2)} s of process CPU (${r.systemSeconds.toFixed(2)} s of it system), GC included; same assignments as simulated; ${(r.decisions / r.mainThreadSeconds).toFixed(0)} per CPU s of the main thread alone`);
+  report('scheduler scale: decisions per CPU second (replay)', rate, '/s', `${r.decisions} assignments and ${r.calls} calls (${(r.calls / r.cpuSeconds).toFixed(0)} calls/s; ${r.drains} microtask drains) in ${r.cpuSeconds.toFixed(2)} s of process CPU (${r.systemSeconds.toFixed(2)} s of it system), GC included; same assignments as simulated; ${(r.decisions / r.mainThreadSeconds).toFixed(0)} per CPU s of the main thread alone`);
   report('scheduler scale: heap, highest during the replay', heap / 2 ** 20, 'MB', `the recorded trace held ${(traceHeap / 2 ** 20).toFixed(0)} MB of it before the replay`);
   return {
     workers,
@@ -114,6 +111,17 @@ export async function scaleBench(profile: RustProfile, workers = 1000, builds = 
     heap_mb: round(heap / 2 ** 20),
     max_fair_share_error: round(errors.reduce((a, b) => a + b, 0) / Math.max(errors.length, 1), 4),
   };
+}
+
+/** The scale run's setup, recording: `workers` of `cores` and `builds` builds from five synthetic graphs, 200 ms apart. */
+export function scaleSimulation(profile: RustProfile, workers: number, builds: number, perBuild = 2000, cores = 2) {
+  const clock = new FakeClock();
+  const composed = composeScheduler(OPTIONS, ALL_RUST, sink, silentLogger(), clock);
+  const sim = new Simulation(clock).use(composed).record();
+  sim.addWorkers(workers, cores, OPTIONS.heartbeatIntervalMs);
+  const graphs = Array.from({ length: 5 }, (_, g) => syntheticBuild(profile, 800, 40, g + 1, perBuild));
+  const plan: SimBuild[] = Array.from({ length: builds }, (_, b) => ({ invocationId: `build-${b}`, actions: graphs[b % graphs.length], startMs: b * 200, salt: `b${b}` }));
+  return { clock, composed, sim, plan, replayScheduler: (c: FakeClock) => composeScheduler(OPTIONS, ALL_RUST, sink, silentLogger(), c) };
 }
 
 /**

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { promiseHooks } from 'node:v8';
 import { ComposedScheduler } from '../src/cmd/compose-scheduler';
 import { statFields, TICKS_PER_SECOND } from '../src/worker/process-group-cpu';
 import { Operation } from '../src/scheduler/operation';
@@ -41,7 +42,7 @@ class SimWorker {
     const fused = !!a.watchRmeta;
     // A metadata action is killed at its .rmeta; everything else (a fused run too) compiles in full.
     const full = fused || action.kind !== 'metadata';
-    const run: Run = { id: a.executionId!, action, front: action.frontMs, codegen: full ? action.workMs - action.frontMs : 0, watch: fused, startMs: this.sim.clock.now() };
+    const run: Run = { id: a.executionId!, action, front: action.frontMs, codegen: full ? action.workMs - action.frontMs : 0, rmeta: a.watchRmeta || undefined, startMs: this.sim.clock.now() };
     this.sim.later(() => this.sim.call({ kind: 'started', atMs: 0, worker: this.index, run: this.sim.runOf(run.id) }));
     this.change(() => this.running.set(run.id, run));
   }
@@ -80,16 +81,20 @@ class SimWorker {
     r.cancelTimer = this.sim.clock.schedule(() => {
       if (inFront) {
         r.front = 0;
-        if (r.watch) {
+        if (r.rmeta) {
+          this.sim.rmetaReported(r.rmeta);
           const partial = { result: this.result(r), cpuSeconds: r.action.frontMs / 1000 };
           this.sim.later(() => this.sim.call({ kind: 'partial', atMs: 0, worker: this.index, run: this.sim.runOf(r.id), partial }));
         }
         if (r.codegen > 1e-9) return this.change(() => undefined);
       }
       this.change(() => this.running.delete(r.id));
-      const cpuSeconds = (r.action.frontMs + (r.action.kind === 'metadata' && !r.watch ? 0 : r.action.workMs - r.action.frontMs)) / 1000;
+      const cpuSeconds = (r.action.frontMs + (r.action.kind === 'metadata' && !r.rmeta ? 0 : r.action.workMs - r.action.frontMs)) / 1000;
       const finished = { executionId: r.id, status: { code: 0 }, result: this.result(r), cpuSeconds };
-      this.sim.later(() => this.sim.call({ kind: 'finished', atMs: 0, worker: this.index, run: this.sim.runOf(r.id), finished }));
+      this.sim.later(() => {
+        if (r.rmeta) this.sim.carrierExited(r.rmeta);
+        return this.sim.call({ kind: 'finished', atMs: 0, worker: this.index, run: this.sim.runOf(r.id), finished });
+      });
     }, wait);
   }
 
@@ -104,8 +109,8 @@ interface Run {
   /** CPU ms left in the front end (one thread) and in code generation (all cores). */
   front: number;
   codegen: number;
-  /** A fused run: report the .rmeta when the front end ends. */
-  watch: boolean;
+  /** A fused run: the .rmeta it reports when the front end ends (the metadata action's output). */
+  rmeta?: string;
   startMs: number;
   cancelTimer?: () => void;
 }
@@ -119,7 +124,9 @@ export type SchedulerCall =
   | { kind: 'started'; atMs: number; worker: number; run: number }
   | { kind: 'partial'; atMs: number; worker: number; run: number; partial: PartialResult }
   | { kind: 'finished'; atMs: number; worker: number; run: number; finished: WorkerPb.IExecutionFinished }
-  | { kind: 'heartbeat'; atMs: number };
+  | { kind: 'heartbeat'; atMs: number }
+  /** Not a call: the simulation ran pending microtasks here and some were the scheduler's (see Simulation.run). */
+  | { kind: 'drain'; atMs: number };
 
 export interface SimBuild {
   invocationId: string;
@@ -157,6 +164,14 @@ export class Simulation {
   private readonly byName = new Map<string, SimAction>();
   private readonly pending: (() => unknown)[] = [];
   private lastCompletionMs = 0;
+  /**
+   * Fused pairs: `.rmeta` reports; metadata actions answered at the simulated time of their `.rmeta` (or of their
+   * submission, if later), as the server answers them; answered before their carrier run exited; the summed delay of
+   * the answers that came later than the `.rmeta`.
+   */
+  readonly fused = { pairs: 0, answeredAtRmeta: 0, answeredBeforeExit: 0, lateMs: 0 };
+  /** Metadata outputs whose carrier reported the .rmeta and that are not answered yet: when it reported. */
+  private readonly rmetaAt = new Map<string, number>();
 
   constructor(clock: FakeClock) {
     this.clock = clock;
@@ -216,6 +231,25 @@ export class Simulation {
     this.pending.push(fn);
   }
 
+  rmetaReported(metadataOutput: string): void {
+    this.fused.pairs++;
+    this.rmetaAt.set(metadataOutput, this.clock.now());
+  }
+
+  /** A carrier run is about to report its exit: was its metadata action answered before? */
+  carrierExited(metadataOutput: string): void {
+    if (!this.rmetaAt.has(metadataOutput)) this.fused.answeredBeforeExit++;
+  }
+
+  private metadataAnswered(output: string, submittedMs: number): void {
+    const rmetaMs = this.rmetaAt.get(output);
+    if (rmetaMs === undefined) return; // Not served by a carrier's .rmeta (run alone, or answered at submission).
+    this.rmetaAt.delete(output);
+    const late = this.clock.now() - Math.max(rmetaMs, submittedMs);
+    if (late > 0) this.fused.lateMs += late;
+    else this.fused.answeredAtRmeta++;
+  }
+
   /** Runs the builds to completion; returns each build's simulated wall time. */
   async run(builds: SimBuild[]): Promise<BuildTimes[]> {
     const times: BuildTimes[] = [];
@@ -228,17 +262,43 @@ export class Simulation {
       this.clock.schedule(() => this.later(start), Math.max(0, b.startMs));
     }
     this.lastCompletionMs = this.clock.now();
-    while (left > 0) {
-      while (this.pending.length > 0) {
-        const batch = this.pending.splice(0);
-        for (const fn of batch) {
-          const r = fn();
-          if (r instanceof Promise) await r;
+    // In the server every worker message and every Execute is its own event-loop task, and the microtasks it queued
+    // (e.g. a fused metadata action's answer: partial result -> result sink -> operation subscribers) run right after
+    // it, before anything else happens. So after each call (one per pending fn) and after each clock step: drain.
+    // When recording, the trace gets a drain wherever promise work was pending, so that the replay drains there too
+    // (and only there: a drain costs ~0.3 µs). Pending = a promise reaction ran before a microtask queued at that
+    // point. Other promise work in the process (a test runner's) only adds drains, which change nothing; work queued
+    // with queueMicrotask would go unseen (the scheduler queues none; the replay's divergence check is the backstop).
+    let jobs = 0;
+    const stopCounting = this.trace ? promiseHooks.onBefore(() => void jobs++) : undefined;
+    try {
+      const drain = async () => {
+        let pending = false;
+        if (this.trace) {
+          const before = jobs;
+          queueMicrotask(() => (pending = jobs > before));
+        }
+        await drainMicrotasks();
+        if (pending) this.trace!.push({ kind: 'drain', atMs: this.clock.now() });
+      };
+      while (left > 0) {
+        while (this.pending.length > 0) {
+          const batch = this.pending.splice(0);
+          for (const fn of batch) {
+            const r = fn();
+            if (r instanceof Promise) await r;
+            await drain();
+          }
+        }
+        const next = this.clock.nextAt;
+        if (next === undefined || next - this.lastCompletionMs > 3_600_000) throw new Error(`simulation stalled with ${left} builds unfinished`);
+        if (left > 0) {
+          this.clock.advanceTo(next);
+          await drain();
         }
       }
-      const next = this.clock.nextAt;
-      if (next === undefined || next - this.lastCompletionMs > 3_600_000) throw new Error(`simulation stalled with ${left} builds unfinished`);
-      if (left > 0) this.clock.advanceTo(next);
+    } finally {
+      stopCounting?.();
     }
     return times;
   }
@@ -278,6 +338,8 @@ export class Simulation {
     let left = b.actions.length;
     const submit = (i: number) => {
       const a = b.actions[i];
+      const output = outputOf(b, a);
+      const submittedMs = this.clock.now();
       const op = this.call({ kind: 'submit', atMs: 0, request: request(b, a) }) as Operation;
       const done = () => {
         this.lastCompletionMs = this.clock.now();
@@ -285,10 +347,15 @@ export class Simulation {
         if (--left === 0) finished(this.clock.now() - t0);
         for (const j of dependents[i]) if (--waiting[j] === 0) this.later(() => submit(j));
       };
-      if (op.done) this.later(done);
-      else op.subscribe((o) => o.done && this.later(done));
+      const answered = () => {
+        if (a.kind === 'metadata') this.metadataAnswered(output, submittedMs);
+        this.later(done);
+      };
+      if (op.done) answered();
+      else op.subscribe((o) => o.done && answered());
     };
-    b.actions.forEach((_, i) => waiting[i] === 0 && submit(i));
+    // One Execute per pending fn, as every call is its own event in the server (so microtasks are drained between).
+    b.actions.forEach((_, i) => waiting[i] === 0 && this.later(() => submit(i)));
   }
 }
 
@@ -306,7 +373,20 @@ function invoke(s: Scheduler, c: SchedulerCall, workers: readonly string[], runs
       return s.finished(workers[c.worker], c.finished);
     case 'heartbeat':
       for (const id of workers) s.heartbeat(id);
+      return;
+    case 'drain':
+      return;
   }
+}
+
+/**
+ * Runs every pending microtask, however deep the promise chain: once inside a microtask, a nextTick callback runs only
+ * after the microtask queue is empty (the `await null` gets there). ~0.3 µs; `await new Promise(setImmediate)`
+ * drains too but costs ~2.8 µs (an event-loop turn), and a single `await` runs only what was queued before it.
+ */
+export async function drainMicrotasks(): Promise<void> {
+  await null;
+  await new Promise<void>((resolve) => process.nextTick(resolve));
 }
 
 export interface Replay {
@@ -319,6 +399,9 @@ export interface Replay {
   systemSeconds: number;
   /** Assignments that went to another action or worker than in the recorded run (0: a faithful replay). */
   divergent: number;
+  /** Scheduler calls replayed, and microtask drains where the simulation's drain ran scheduler work. */
+  calls: number;
+  drains: number;
 }
 
 /**
@@ -346,21 +429,27 @@ export async function replay(
     };
     workerIds.push(scheduler.registerWorker({ workerName: `sim-${i}`, slots: workers.cores }, { send }));
   }
+  let drains = 0;
   const cpu0 = process.cpuUsage();
   const main0 = mainThreadCpuSeconds();
   for (let i = 0; i < trace.length; i++) {
     const c = trace[i];
     if ((i & 4095) === 0) sample();
     clock.advanceTo(c.atMs);
+    if (c.kind === 'drain') {
+      drains++;
+      await drainMicrotasks(); // where the simulation's drain ran scheduler microtasks (elsewhere, it found none)
+      continue;
+    }
     const r = invoke(scheduler, c, workerIds, runIds);
-    if (r instanceof Promise) await r.then(ignore);
+    if (r instanceof Promise) await r.then(ignore); // as the simulation awaits a call's promise
   }
   const cpu = process.cpuUsage(cpu0);
   const mainThreadSeconds = mainThreadCpuSeconds() - main0;
   sample();
   let divergent = Math.abs(got.length - recorded.length);
   for (let i = 0; i < Math.min(got.length, recorded.length); i++) if (got[i].worker !== recorded[i].worker || got[i].output !== recorded[i].output) divergent++;
-  return { decisions: runIds.length, cpuSeconds: (cpu.user + cpu.system) / 1e6, mainThreadSeconds, systemSeconds: cpu.system / 1e6, divergent };
+  return { decisions: runIds.length, cpuSeconds: (cpu.user + cpu.system) / 1e6, mainThreadSeconds, systemSeconds: cpu.system / 1e6, divergent, calls: trace.length - drains, drains };
 }
 
 const ignore = () => undefined;
