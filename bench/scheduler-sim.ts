@@ -80,13 +80,15 @@ class SimWorker {
     const wait = inFront ? r.front / this.share : Math.max(0, r.codegen) / (this.share * this.cores);
     r.cancelTimer = this.sim.clock.schedule(() => {
       if (inFront) {
-        r.front = 0;
         if (r.rmeta) {
           this.sim.rmetaReported(r.rmeta);
           const partial = { result: this.result(r), cpuSeconds: r.action.frontMs / 1000 };
           this.sim.later(() => this.sim.call({ kind: 'partial', atMs: 0, worker: this.index, run: this.sim.runOf(r.id), partial }));
         }
-        if (r.codegen > 1e-9) return this.change(() => undefined);
+        // The front end ends only once change() has counted the time since the last change as its progress (ending it
+        // first counted that time as code generation on every core: most of a crate's code generation went free).
+        if (r.codegen > 1e-9) return this.change(() => (r.front = 0));
+        r.front = 0;
       }
       this.change(() => this.running.delete(r.id));
       const cpuSeconds = (r.action.frontMs + (r.action.kind === 'metadata' && !r.rmeta ? 0 : r.action.workMs - r.action.frontMs)) / 1000;

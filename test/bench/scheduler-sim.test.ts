@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { scaleSimulation } from '../../bench/scheduler-scale';
-import { loadProfile } from '../../bench/rust-graph';
+import { buildWallMs, scaleSimulation } from '../../bench/scheduler-scale';
+import { loadProfile, SimAction } from '../../bench/rust-graph';
 import { replay } from '../../bench/scheduler-sim';
 import { FakeClock } from '../helpers/fake-clock';
 
@@ -29,5 +29,19 @@ describe('scheduler simulation (bench)', () => {
     assert.equal(r.decisions, sim.decisions);
     assert.equal(r.divergent, 0);
     assert.ok(r.drains >= f.pairs, `the simulation's drains after .rmeta reports are in the trace (${r.drains})`);
+  });
+
+  it('shares a worker\'s cores: a front end is one thread, code generation takes every core, and starts when the front end ends', async () => {
+    const crate = (name: string, frontMs: number, workMs: number, deps: number[]): SimAction[] => [
+      { name: `${name}.rmeta`, kind: 'metadata', crate: name, frontMs, workMs, deps, crateDeps: deps.length ? [{ crate: 'a', needs: 'rmeta' }] : [] },
+      { name: `${name}.rlib`, kind: 'rlib', crate: name, frontMs, workMs, deps, crateDeps: deps.length ? [{ crate: 'a', needs: 'rmeta' }] : [] },
+    ];
+    const rust = { fusion: true, criticalPath: false, sizeAwareSlots: false };
+    // One crate alone on 4 cores: 100 ms of front end, then 900 ms of CPU over 4 cores.
+    assert.ok(Math.abs((await buildWallMs(crate('a', 100, 1000, []), 1, rust)) - 325) < 1e-6);
+    // b needs a's .rmeta: its front end (100 ms) starts at 100 beside a's code generation, 5 threads on 4 cores (0.8
+    // each) until 225; then 8 threads (a has 500 ms of CPU left, b 400) at 0.5 each: b ends at 425, a at 425 + 100 / 4.
+    const both = [...crate('a', 100, 1000, []), ...crate('b', 100, 500, [0])];
+    assert.ok(Math.abs((await buildWallMs(both, 1, rust)) - 450) < 1e-6, `${await buildWallMs(both, 1, rust)}`);
   });
 });
