@@ -266,22 +266,22 @@ export class Simulation {
     this.lastCompletionMs = this.clock.now();
     // In the server every worker message and every Execute is its own event-loop task, and the microtasks it queued
     // (e.g. a fused metadata action's answer: partial result -> result sink -> operation subscribers) run right after
-    // it, before anything else happens. So after each call (one per pending fn) and after each clock step: drain.
-    // When recording, the trace gets a drain wherever promise work was pending, so that the replay drains there too
-    // (and only there: a drain costs ~0.3 µs). Pending = a promise reaction ran before a microtask queued at that
-    // point. Other promise work in the process (a test runner's) only adds drains, which change nothing; work queued
-    // with queueMicrotask would go unseen (the scheduler queues none; the replay's divergence check is the backstop).
+    // it, before anything else happens. So after each call (one per pending fn) and after each clock step, pending
+    // promise work is drained: pending = a promise reaction ran before a microtask queued at that point. Those drains go
+    // into the trace, and the replay drains there too (and only there). Other promise work in the process (a test
+    // runner's) only adds drains, which change nothing; work queued with queueMicrotask would go unseen (the scheduler
+    // queues none; the replay's divergence check is the backstop).
     let jobs = 0;
-    const stopCounting = this.trace ? promiseHooks.onBefore(() => void jobs++) : undefined;
+    const stopCounting = promiseHooks.onBefore(() => void jobs++);
     try {
       const drain = async () => {
+        const before = jobs;
         let pending = false;
-        if (this.trace) {
-          const before = jobs;
-          queueMicrotask(() => (pending = jobs > before));
-        }
+        queueMicrotask(() => (pending = jobs > before));
+        await null; // (after what was queued before the probe, and the probe)
+        if (!pending) return;
         await drainMicrotasks();
-        if (pending) this.trace!.push({ kind: 'drain', atMs: this.clock.now() });
+        this.trace?.push({ kind: 'drain', atMs: this.clock.now() });
       };
       while (left > 0) {
         while (this.pending.length > 0) {
@@ -300,7 +300,7 @@ export class Simulation {
         }
       }
     } finally {
-      stopCounting?.();
+      stopCounting();
     }
     return times;
   }
