@@ -46,7 +46,7 @@ export class BuildQueues {
   push(task: Task, actionClass: string): PlatformQueue {
     const q = this.platform(task.request.platform, (task.platformKey ??= platformKey(task.request.platform)));
     if (task.internal || task.operations.length === 0) this.addEntry(q, task, undefined);
-    else for (const op of task.operations) this.addEntry(q, task, op);
+    else for (let i = 0; i < task.operations.length; i++) this.addEntry(q, task, task.operations[i]);
     this.queuedTasks++;
     q.count(actionClass, 1);
     this.touch(q);
@@ -78,7 +78,9 @@ export class BuildQueues {
   remove(task: Task, actionClass: string): void {
     if (!task.queued) return;
     const q = task.entries[0].queue?.platform;
-    for (const e of task.entries) {
+    const entries = task.entries;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i];
       if (e.op) e.op.entry = undefined;
       if (q) this.deleteEntry(q, e);
     }
@@ -94,7 +96,7 @@ export class BuildQueues {
   reorder(task: Task): void {
     const q = task.entries[0]?.queue?.platform;
     if (!q) return;
-    for (const e of task.entries) q.reorder(e);
+    for (let i = 0; i < task.entries.length; i++) q.reorder(task.entries[i]);
     this.touch(q);
   }
 

@@ -1,3 +1,4 @@
+import { FreeSlotBuckets } from './free-slot-buckets';
 import { IndexedHeap } from './indexed-heap';
 import { classPositions, invocationFirst, PlatformQueue } from './platform-queue';
 import { unsatisfied, WorkerPlatform } from './platform';
@@ -9,10 +10,7 @@ import type { RegisteredWorker } from './worker-registry';
  * however many platforms match it.
  */
 export class WorkerClass {
-  readonly workers = new IndexedHeap<RegisteredWorker>(
-    (a, b) => a.slots - a.usedSlots > b.slots - b.usedSlots,
-    { get: (w) => w.heapIndex, set: (w, i) => void (w.heapIndex = i) },
-  );
+  readonly workers = new FreeSlotBuckets<RegisteredWorker>();
   readonly queues: IndexedHeap<PlatformQueue>;
 
   constructor(

@@ -22,7 +22,9 @@ export interface RegisteredWorker {
   lastSeenMs: number;
   readonly channel: WorkerChannel;
   readonly cls: WorkerClass;
-  heapIndex: number;
+  /** Its place among its class's workers by free slots. */
+  bucket: number;
+  bucketIndex: number;
   readonly freeSlots: number;
 }
 
@@ -68,13 +70,14 @@ export class WorkerRegistry {
       lastSeenMs: nowMs,
       channel,
       cls,
-      heapIndex: -1,
+      bucket: -1,
+      bucketIndex: -1,
       get freeSlots() {
         return this.slots - this.usedSlots;
       },
     };
     this.workers.set(id, w);
-    cls.workers.push(w);
+    cls.workers.add(w);
     return w;
   }
 
