@@ -444,7 +444,7 @@ export async function replay(
       continue;
     }
     const r = invoke(scheduler, c, workerIds, runIds);
-    if (r instanceof Promise) await r.then(ignore); // as the simulation awaits a call's promise
+    if (r instanceof Promise) await r; // as the simulation awaits a call's promise
   }
   const cpu = process.cpuUsage(cpu0);
   const mainThreadSeconds = mainThreadCpuSeconds() - main0;
