@@ -1,14 +1,37 @@
 import { LRUCache } from 'lru-cache';
+import { checkMaxEntries, MEMORY_ENTRY_OVERHEAD, ownedCopy } from '../blobstore/memory/memory-entry';
 import { Digest } from '../digest/digest';
 import { encode, re, REv2 } from '../proto';
 import { ActionCache } from './action-cache';
 
-/** A size-bounded AC in memory; entries are stored encoded so callers can never mutate a cached result. */
+export interface MemoryActionCacheOptions {
+  /**
+   * Entries held at most (default 1,000,000, as the file AC): the least recently used are evicted beyond it, as beyond
+   * maxBytes, which already counts MEMORY_ENTRY_OVERHEAD per entry.
+   */
+  maxEntries?: number;
+  /** Told the size of each entry evicted to stay within maxBytes or maxEntries (eviction metrics). */
+  onEvict?: (bytes: number) => void;
+}
+
+const DEFAULT_MAX_ENTRIES = 1_000_000;
+
+/**
+ * A bounded LRU AC in memory: entries plus MEMORY_ENTRY_OVERHEAD each stay within maxBytes, and at most maxEntries of
+ * them. Entries are stored encoded so callers can never mutate a cached result.
+ */
 export class MemoryActionCache implements ActionCache {
   private readonly entries: LRUCache<string, Buffer>;
+  private readonly maxEntries: number;
 
-  constructor(maxBytes: number) {
-    this.entries = new LRUCache({ maxSize: maxBytes, sizeCalculation: (b) => Math.max(1, b.byteLength) });
+  constructor(maxBytes: number, options: MemoryActionCacheOptions = {}) {
+    this.maxEntries = checkMaxEntries('memory action cache', options.maxEntries ?? DEFAULT_MAX_ENTRIES);
+    const onEvict = options.onEvict;
+    this.entries = new LRUCache({
+      maxSize: maxBytes,
+      sizeCalculation: (b) => b.byteLength + MEMORY_ENTRY_OVERHEAD,
+      dispose: onEvict && ((b, _k, reason) => reason === 'evict' && onEvict(b.byteLength)),
+    });
   }
 
   async get(actionDigest: Digest): Promise<REv2.ActionResult | undefined> {
@@ -17,6 +40,8 @@ export class MemoryActionCache implements ActionCache {
   }
 
   async put(actionDigest: Digest, result: REv2.IActionResult): Promise<void> {
-    this.entries.set(actionDigest.key, encode(re.ActionResult, result as REv2.ActionResult));
+    const encoded = encode(re.ActionResult, result as REv2.ActionResult);
+    this.entries.set(actionDigest.key, ownedCopy([encoded], encoded.byteLength));
+    while (this.entries.size > this.maxEntries) this.entries.pop();
   }
 }

@@ -58,6 +58,16 @@ describe('server config', () => {
     rejects(instance({ filesystem: { path: '/cas', maxBytes: 1, maxEntries: 0 } }), 'config.instances["main"].cas.filesystem.maxEntries: expected an integer ≥ 1');
   });
 
+  it('reads maxEntries of the memory CAS and AC (absent: the default of each store), refusing one below 1', () => {
+    const c = parse(instance({ memory: { maxBytes: '1GiB', maxEntries: 5000 } }, { memory: { maxEntries: 700 } }));
+    assert.deepEqual(c.instances.main.cas, { memory: { maxBytes: 1024 ** 3, maxEntries: 5000 } });
+    assert.deepEqual(c.instances.main.ac, { memory: { maxBytes: 256 * 1024 ** 2, maxEntries: 700 } });
+    const d = parse(instance({ memory: { maxBytes: 1 } }));
+    assert.deepEqual([d.instances.main.cas, d.instances.main.ac], [{ memory: { maxBytes: 1 } }, { memory: { maxBytes: 256 * 1024 ** 2 } }]);
+    rejects(instance({ memory: { maxBytes: 1, maxEntries: 0 } }), 'config.instances["main"].cas.memory.maxEntries: expected an integer ≥ 1');
+    rejects(instance({ memory: { maxBytes: 1 } }, { memory: { maxEntries: -3 } }), 'config.instances["main"].ac.memory.maxEntries: expected an integer ≥ 1');
+  });
+
   it('fails on an unknown top-level key, naming it and the allowed keys', () => {
     rejects({ listen: '127.0.0.1:1', lisen: 'typo' }, 'config: unknown key "lisen"', /allowed: listen, /);
   });

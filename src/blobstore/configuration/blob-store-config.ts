@@ -5,13 +5,13 @@ import { parseS3BlobStoreConfig, parseS3ConnectionConfig, S3BlobStoreConfig, S3C
 /** The storage tree as configured: it mirrors the object graph one-to-one. */
 export type BlobStoreConfig =
   | { filesystem: { path: string; maxBytes: number; maxEntries?: number } }
-  | { memory: { maxBytes: number } }
+  | { memory: { maxBytes: number; maxEntries?: number } }
   | { verifying: BlobStoreConfig }
   | { existenceCaching: { backend: BlobStoreConfig; maxEntries: number; ttlMs: number } }
   | { s3: S3BlobStoreConfig }
   | { readCaching: { fast: BlobStoreConfig; slow: BlobStoreConfig } };
 
-export type ActionCacheConfig = { filesystem: { path: string; maxBytes: number; maxEntries?: number } } | { memory: { maxBytes: number } } | { s3: S3ConnectionConfig };
+export type ActionCacheConfig = { filesystem: { path: string; maxBytes: number; maxEntries?: number } } | { memory: { maxBytes: number; maxEntries?: number } } | { s3: S3ConnectionConfig };
 
 const BLOB_STORE_KINDS = ['filesystem', 'memory', 'verifying', 'existenceCaching', 's3', 'readCaching'] as const;
 
@@ -25,9 +25,9 @@ export function parseBlobStoreConfig(v: unknown, at: string, baseDir: string): B
       return { filesystem: { path: path.resolve(baseDir, expectString(o.path, `${here}.path`)), maxBytes: expectSize(o.maxBytes, `${here}.maxBytes`), ...maxEntries(o, here) } };
     }
     case 'memory': {
-      const o = expectObject(body, here, ['maxBytes']);
+      const o = expectObject(body, here, ['maxBytes', 'maxEntries']);
       if (o.maxBytes === undefined) throw new ConfigError(`${here}: "maxBytes" is required`);
-      return { memory: { maxBytes: expectSize(o.maxBytes, `${here}.maxBytes`) } };
+      return { memory: { maxBytes: expectSize(o.maxBytes, `${here}.maxBytes`), ...maxEntries(o, here) } };
     }
     case 'verifying':
       return { verifying: parseBlobStoreConfig(body, here, baseDir) };
@@ -62,11 +62,11 @@ export function parseActionCacheConfig(v: unknown, at: string, baseDir: string):
     const o = expectObject(body, here, ['path', 'maxBytes', 'maxEntries']);
     return { filesystem: { path: path.resolve(baseDir, expectString(o.path, `${here}.path`)), maxBytes: optional(o, 'maxBytes', here, expectSize, 1024 ** 3), ...maxEntries(o, here) } };
   }
-  const o = expectObject(body, here, ['maxBytes']);
-  return { memory: { maxBytes: optional(o, 'maxBytes', here, expectSize, 256 * 1024 * 1024) } };
+  const o = expectObject(body, here, ['maxBytes', 'maxEntries']);
+  return { memory: { maxBytes: optional(o, 'maxBytes', here, expectSize, 256 * 1024 * 1024), ...maxEntries(o, here) } };
 }
 
-/** A filesystem store's optional bound on indexed entries (absent: the store's default). */
+/** A filesystem or memory store's optional bound on entries (absent: the store's default). */
 function maxEntries(o: Record<string, unknown>, here: string): { maxEntries?: number } {
   return o.maxEntries === undefined ? {} : { maxEntries: expectInteger(o.maxEntries, `${here}.maxEntries`, 1) };
 }

@@ -27,7 +27,7 @@ async function build(config: BlobStoreConfig, parent: string, logger: Logger, en
   const child = (c: BlobStoreConfig, role?: string) => build(c, role ? `${tier}/${role}` : tier, logger, env, instrument);
   const store = await (async (): Promise<BlobStore> => {
     if ('filesystem' in config) return FilesystemBlobStore.open({ ...config.filesystem, logger, onEvict: instrument?.evicted('cas_filesystem') });
-    if ('memory' in config) return new MemoryBlobStore(config.memory.maxBytes, instrument?.evicted('cas_memory'));
+    if ('memory' in config) return new MemoryBlobStore(config.memory.maxBytes, { maxEntries: config.memory.maxEntries, onEvict: instrument?.evicted('cas_memory') });
     if ('verifying' in config) return new VerifyingBlobStore(await child(config.verifying));
     if ('s3' in config) {
       const c = config.s3;
@@ -51,7 +51,7 @@ export async function newActionCache(config: ActionCacheConfig, env: NodeJS.Proc
     const { S3ActionCache, newS3Location } = await s3Modules();
     return new S3ActionCache(newS3Location({ ...s3ConnectionOptions(config.s3, env, 'ac.s3'), onRequest: instrument?.s3Request }));
   }
-  return new MemoryActionCache(config.memory.maxBytes);
+  return new MemoryActionCache(config.memory.maxBytes, { maxEntries: config.memory.maxEntries, onEvict: instrument?.evicted('action_cache') });
 }
 
 /** The S3 client (minio and its ~100 modules) loads only when a config uses S3: every other process starts faster. */

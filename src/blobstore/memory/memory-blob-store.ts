@@ -4,19 +4,38 @@ import { Digest } from '../../digest/digest';
 import { Code, StatusError } from '../../grpc/status-error';
 import { BlobReader, BlobStore, BlobWriter, ReadOptions } from '../blob-store';
 import { blobNotFound, bufferReader, checkRange, sizeMismatch } from '../blob-io';
+import { checkMaxEntries, MEMORY_ENTRY_OVERHEAD, ownedCopy } from './memory-entry';
 
-/** A size-bounded LRU blob store in memory. It trusts its writers: wrap it in VerifyingBlobStore at a trust boundary. */
+export interface MemoryBlobStoreOptions {
+  /**
+   * Blobs held at most (default 2,000,000, as the filesystem CAS): the least recently used are evicted beyond it, as
+   * beyond maxBytes. maxBytes already counts MEMORY_ENTRY_OVERHEAD per blob, so this binds first only for tiny blobs
+   * in a store of more than maxEntries × (384 + their size) bytes.
+   */
+  maxEntries?: number;
+  /** Told the size of each blob evicted to stay within maxBytes or maxEntries (eviction metrics). */
+  onEvict?: (bytes: number) => void;
+}
+
+const DEFAULT_MAX_ENTRIES = 2_000_000;
+
+/**
+ * A bounded LRU blob store in memory: its blobs plus MEMORY_ENTRY_OVERHEAD each stay within maxBytes, and at most
+ * maxEntries blobs. It trusts its writers: wrap it in VerifyingBlobStore at a trust boundary.
+ */
 export class MemoryBlobStore implements BlobStore {
   private readonly blobs: LRUCache<string, Buffer>;
+  private readonly maxEntries: number;
 
-  /** `onEvict` is told the size of each blob evicted to stay within maxBytes (eviction metrics). */
   constructor(
     readonly maxBytes: number,
-    onEvict?: (bytes: number) => void,
+    options: MemoryBlobStoreOptions = {},
   ) {
+    this.maxEntries = checkMaxEntries('memory CAS', options.maxEntries ?? DEFAULT_MAX_ENTRIES);
+    const onEvict = options.onEvict;
     this.blobs = new LRUCache({
       maxSize: maxBytes,
-      sizeCalculation: (b) => Math.max(1, b.byteLength),
+      sizeCalculation: (b) => b.byteLength + MEMORY_ENTRY_OVERHEAD,
       dispose: onEvict && ((b, _k, reason) => reason === 'evict' && onEvict(b.byteLength)),
     });
   }
@@ -42,14 +61,18 @@ export class MemoryBlobStore implements BlobStore {
   }
 
   async createWriter(digest: Digest): Promise<BlobWriter> {
-    if (digest.size > this.maxBytes) {
-      throw new StatusError(Code.RESOURCE_EXHAUSTED, `blob ${digest} is larger than the memory store (${this.maxBytes} bytes)`);
+    // lru-cache silently drops an entry larger than maxSize: refuse it here, where the client can be told.
+    if (!digest.isEmpty && digest.size + MEMORY_ENTRY_OVERHEAD > this.maxBytes) {
+      throw new StatusError(
+        Code.RESOURCE_EXHAUSTED,
+        `blob ${digest} is larger than the memory store (${this.maxBytes} bytes, of which ${MEMORY_ENTRY_OVERHEAD} per blob go to its bookkeeping); raise the store's maxBytes`,
+      );
     }
     const chunks: Buffer[] = [];
     let size = 0;
     // After commit or abort the writer is finished: a late commit must not store the (cleared) buffer under the digest.
     let state: 'open' | 'done' = 'open';
-    const blobs = this.blobs;
+    const store = (data: Buffer) => this.insert(digest.key, data);
     const finished = () => new StatusError(Code.FAILED_PRECONDITION, `upload of ${digest} is already finished`);
     return {
       get committedSize() {
@@ -65,15 +88,21 @@ export class MemoryBlobStore implements BlobStore {
       async commit() {
         if (state !== 'open') throw finished();
         state = 'done';
-        const data = size === digest.size ? Buffer.concat(chunks, size) : undefined;
+        const data = size === digest.size ? ownedCopy(chunks, size) : undefined;
         chunks.length = 0;
         if (!data) throw sizeMismatch(digest, size);
-        if (!digest.isEmpty) blobs.set(digest.key, data);
+        if (!digest.isEmpty) store(data);
       },
       async abort() {
         state = 'done';
         chunks.length = 0;
       },
     };
+  }
+
+  /** Stores a blob; beyond maxEntries the least recently used blobs are evicted (and told to onEvict) as for bytes. */
+  private insert(key: string, data: Buffer): void {
+    this.blobs.set(key, data);
+    while (this.blobs.size > this.maxEntries) this.blobs.pop();
   }
 }
