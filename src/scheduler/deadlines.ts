@@ -1,11 +1,12 @@
 import { Clock } from './clock';
 import { IndexedHeap } from './indexed-heap';
 
-/** A set deadline: keep it to clear it. */
-export interface Deadline<T> {
-  readonly item: T;
-  readonly atMs: number;
-  heapIndex: number;
+/** What a deadline is kept on: the item itself carries its time and heap place (no object per deadline). */
+export interface Deadlined {
+  /** When it expires (meaningful while set). */
+  deadlineAtMs: number;
+  /** Its place in the heap (-1: no deadline set). */
+  deadlineIndex: number;
 }
 
 /**
@@ -13,8 +14,8 @@ export interface Deadline<T> {
  * heap behind a single clock timer armed for the earliest, so setting and clearing one costs O(log n) and no timer.
  * A cleared earliest deadline leaves the timer armed; it re-arms for the next when it fires.
  */
-export class Deadlines<T> {
-  private readonly heap = new IndexedHeap<Deadline<T>>((a, b) => a.atMs < b.atMs, { get: (d) => d.heapIndex, set: (d, i) => void (d.heapIndex = i) });
+export class Deadlines<T extends Deadlined> {
+  private readonly heap = new IndexedHeap<T>((a, b) => a.deadlineAtMs < b.deadlineAtMs, { get: (d) => d.deadlineIndex, set: (d, i) => void (d.deadlineIndex = i) });
   private armedAtMs = Infinity;
   private disarm?: () => void;
 
@@ -23,16 +24,16 @@ export class Deadlines<T> {
     private readonly expired: (item: T) => void,
   ) {}
 
-  set(item: T, ms: number): Deadline<T> {
-    const d: Deadline<T> = { item, atMs: this.clock.now() + ms, heapIndex: -1 };
-    this.heap.push(d);
-    if (d.atMs < this.armedAtMs) this.arm(d.atMs);
-    return d;
+  /** Sets (or moves) `item`'s deadline to `ms` from now. */
+  set(item: T, ms: number): void {
+    item.deadlineAtMs = this.clock.now() + ms;
+    this.heap.update(item);
+    if (item.deadlineAtMs < this.armedAtMs) this.arm(item.deadlineAtMs);
   }
 
-  /** Forgets a deadline that has not fired (nothing when it already fired or was cleared). */
-  clear(d: Deadline<T>): void {
-    if (d.heapIndex >= 0) this.heap.remove(d);
+  /** Forgets `item`'s deadline (nothing when none is set: it fired or was cleared). */
+  clear(item: T): void {
+    if (item.deadlineIndex >= 0) this.heap.remove(item);
   }
 
   close(): void {
@@ -53,12 +54,12 @@ export class Deadlines<T> {
     this.disarm = undefined;
     const now = this.clock.now();
     const due: T[] = [];
-    for (let d = this.heap.peek(); d && d.atMs <= now; d = this.heap.peek()) {
+    for (let d = this.heap.peek(); d && d.deadlineAtMs <= now; d = this.heap.peek()) {
       this.heap.pop();
-      due.push(d.item);
+      due.push(d);
     }
     const next = this.heap.peek();
-    if (next) this.arm(next.atMs);
+    if (next) this.arm(next.deadlineAtMs);
     for (const item of due) this.expired(item);
   }
 }

@@ -25,7 +25,8 @@ interface Pair {
  */
 export class RustFusion implements SchedulerPolicy {
   private readonly pairs = new Map<string, Pair>();
-  private readonly byCarrier = new Map<string, Pair>();
+  /** By carrier task (object keys: no id string is hashed per lookup). */
+  private readonly byCarrier = new Map<Task, Pair>();
   /** Finished pairs in the order they finished, forgotten `retainMs` later (a FIFO swept on use, not a timer each). */
   private readonly retained: { pair: Pair; untilMs: number }[] = [];
   private retainedHead = 0;
@@ -55,7 +56,7 @@ export class RustFusion implements SchedulerPolicy {
       // First of the pair (or a fresh round after a finished or abandoned one): start the one full run.
       p = { carrier: this.host.submitInternal(carrierRequest(t)) };
       this.pairs.set(rust.pairKey, p);
-      this.byCarrier.set(p.carrier.id, p);
+      this.byCarrier.set(p.carrier, p);
       if (this.logger.isLevelEnabled('debug')) this.logger.debug({ crate: rust.crateName, first: rust.kind, carrier: p.carrier.id }, 'fused rustc run queued');
     }
     p[slot] = t;
@@ -73,13 +74,13 @@ export class RustFusion implements SchedulerPolicy {
   /** A queued run whose .rmeta an action waits for (so it unblocks dependents, like a metadata action). */
   awaitsMetadata(t: Task): boolean {
     if (!t.internal) return false; // Only a carrier (an internal task) serves a metadata action.
-    const p = this.byCarrier.get(t.id);
+    const p = this.byCarrier.get(t);
     return !!p && !p.rmeta && !!p.metadata && !p.metadata.done;
   }
 
   /** The carrier's .rmeta is in place: answer the metadata action now. */
   partial(t: Task, ready: PartialResult): void {
-    const p = this.byCarrier.get(t.id);
+    const p = this.byCarrier.get(t);
     if (!p || p.rmeta) return;
     p.rmeta = ready;
     if (p.metadata && !p.metadata.done) void this.complete(p, p.metadata, { executionId: t.id, status: { code: 0 }, result: ready.result });
@@ -87,13 +88,13 @@ export class RustFusion implements SchedulerPolicy {
 
   /** The carrier ended (finished, failed, timed out or gave up): answer whoever still waits. */
   finished(t: Task, finished: WorkerPb.IExecutionFinished): Promise<void> | undefined {
-    const p = this.byCarrier.get(t.id);
+    const p = this.byCarrier.get(t);
     return p ? this.ended(p, finished) : undefined;
   }
 
   /** A partner's last operation went away: stop the run when nobody else waits for it. */
   cancelled(t: Task): void {
-    const carrier = this.byCarrier.get(t.id);
+    const carrier = this.byCarrier.get(t);
     if (carrier) return void this.ended(carrier, { executionId: t.id, status: { code: Code.CANCELLED, message: 'the fused rustc run was cancelled' } });
     const key = t.request.rust?.pairKey;
     const p = key ? this.pairs.get(key) : undefined;
@@ -118,7 +119,7 @@ export class RustFusion implements SchedulerPolicy {
     const now = this.host.now();
     while (this.retainedHead < this.retained.length && this.retained[this.retainedHead].untilMs <= now) {
       const p = this.retained[this.retainedHead++].pair;
-      this.byCarrier.delete(p.carrier.id);
+      this.byCarrier.delete(p.carrier);
       const key = p.carrier.request.rust?.pairKey;
       if (key && this.pairs.get(key) === p) this.pairs.delete(key);
     }
@@ -131,7 +132,7 @@ export class RustFusion implements SchedulerPolicy {
   /** Mirrors the carrier's stage onto the actions it serves. */
   stageChanged(t: Task): void {
     if (!t.internal) return;
-    const p = this.byCarrier.get(t.id);
+    const p = this.byCarrier.get(t);
     if (!p || t.stage === 'COMPLETED') return;
     if (p.metadata && !p.metadata.done) this.host.setStage(p.metadata, t.stage);
     if (p.rlib && !p.rlib.done) this.host.setStage(p.rlib, t.stage);

@@ -8,8 +8,8 @@ export interface TaskRun {
   workerName?: string;
   slots?: number;
   cpuSeconds?: number;
-  /** Answered by another task's run (its id). */
-  servedBy?: string;
+  /** Answered by another task's run. */
+  servedBy?: Task;
   cancelled?: boolean;
 }
 

@@ -268,7 +268,7 @@ export class Scheduler implements OperationOwner {
         this.enqueue(task, 1);
         return task;
       },
-      completeWith: (task, finished, servedBy) => this.record(task, finished, { servedBy: servedBy.id, cpuSeconds: undefined }),
+      completeWith: (task, finished, servedBy) => this.record(task, finished, { servedBy, cpuSeconds: undefined }),
       setStage: (task, stage) => this.setStage(task, stage),
       rerank: (task) => {
         if (!task.queued) return;
@@ -335,7 +335,7 @@ export class Scheduler implements OperationOwner {
     if (this.logger.isLevelEnabled('debug')) this.logger.debug({ task: task.id, worker: w.id, slots, action: task.request.actionDigest.toString() }, 'assigned');
     w.channel.send(assignment(task, slots));
     // Backstop: the worker enforces the timeout; this fires only if its answer never comes.
-    task.deadline = this.deadlines.set(task, task.request.timeoutMs + this.options.timeoutGraceMs);
+    this.deadlines.set(task, task.request.timeoutMs + this.options.timeoutGraceMs);
     if (this.hub.wants('task-started')) this.hub.emit({ type: 'task-started', atMs: task.assignedAtMs, task: this.taskInfo(task), worker: workerInfo(w), slots, queueWaitMs: task.assignedAtMs - task.enqueuedAtMs });
   }
 
@@ -346,10 +346,7 @@ export class Scheduler implements OperationOwner {
     w.running.delete(task);
     this.registry.occupy(w, -task.slots);
     if (task.chargedTo !== undefined) this.queues.charge(task.chargedTo, -task.slots);
-    if (task.deadline) {
-      this.deadlines.clear(task.deadline);
-      task.deadline = undefined;
-    }
+    this.deadlines.clear(task);
     task.worker = undefined;
     return w;
   }
@@ -471,7 +468,7 @@ export class Scheduler implements OperationOwner {
       message: response.status?.message || undefined,
       exitCode: result ? (result.exitCode ?? 0) : undefined,
       cancelled: !!ran?.cancelled,
-      servedBy: ran?.servedBy,
+      servedBy: ran?.servedBy?.id,
       workerName: result?.executionMetadata?.worker || ran?.workerName,
       slots: ran?.slots,
       timings: actionTimings(result, queueWaitMs),

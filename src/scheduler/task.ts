@@ -2,7 +2,6 @@ import { processIds } from './ids';
 import { REv2 } from '../proto';
 import type { ExecutionRequest, Stage } from './execution';
 import type { Operation } from './operation';
-import type { Deadline } from './deadlines';
 import type { QueueEntry } from './platform-queue';
 import type { ActionDescription } from './action-describer';
 import type { TaskInfo } from './scheduler-observer';
@@ -33,8 +32,9 @@ export class Task {
   slots = 0;
   worker?: RegisteredWorker;
   assignedAtMs?: number;
-  /** The scheduler's backstop for its answer while it runs. */
-  deadline?: Deadline<Task>;
+  /** The scheduler's backstop for its answer while it runs (see Deadlines). */
+  deadlineAtMs = 0;
+  deadlineIndex = -1;
   /** The invocation whose share of busy slots this run counts against. */
   chargedTo?: string;
   /** Entries in the invocation queues while it waits (one per operation; one of its own when internal). Replaced, never grown in place. */
