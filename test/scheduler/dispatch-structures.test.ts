@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Digest } from '../../src/digest/digest';
+import { SHA256, SHA256TREE } from '../../src/digest/digest-function';
+import { FreeSlotBuckets } from '../../src/scheduler/free-slot-buckets';
+import { Ids } from '../../src/scheduler/ids';
+import { InFlight } from '../../src/scheduler/in-flight';
+import type { Task } from '../../src/scheduler/task';
+
+/** Just what InFlight reads of a task. */
+const taskFor = (d: Digest) => ({ request: { actionDigest: d } }) as unknown as Task;
+
+describe('InFlight', () => {
+  const hash = 'ab'.repeat(32);
+  it('finds a task by instance, digest function and digest, and nothing across any of them', () => {
+    const m = new InFlight();
+    const d = Digest.of(hash, 10, SHA256);
+    const t = taskFor(d);
+    assert.equal(m.set('', d, t), true);
+    assert.equal(m.get('', Digest.of(hash, 10, SHA256)), t, 'an equal digest (another object) finds it');
+    assert.equal(m.get('other', d), undefined, 'another instance');
+    assert.equal(m.get('', Digest.of(hash, 10, SHA256TREE)), undefined, 'another digest function');
+    assert.equal(m.get('', Digest.of(hash, 11, SHA256)), undefined, 'the same hash with another size');
+  });
+
+  it('keeps the first holder of a place, and forgets a task only when it holds it', () => {
+    const m = new InFlight();
+    const first = taskFor(Digest.of(hash, 10, SHA256));
+    const collided = taskFor(Digest.of(hash, 11, SHA256));
+    m.set('', first.request.actionDigest, first);
+    assert.equal(m.set('', collided.request.actionDigest, collided), false);
+    m.delete('', collided.request.actionDigest, collided);
+    assert.equal(m.get('', first.request.actionDigest), first, 'deleting the newcomer left the holder');
+    m.delete('', first.request.actionDigest, first);
+    assert.equal(m.get('', first.request.actionDigest), undefined);
+  });
+});
+
+describe('FreeSlotBuckets', () => {
+  const worker = (slots: number) => ({ slots, used: 0, bucket: -1, bucketIndex: -1, get freeSlots() { return this.slots - this.used; } });
+
+  it('gives a worker with the most free slots, and follows changes and removals', () => {
+    const b = new FreeSlotBuckets<ReturnType<typeof worker>>();
+    const [a, c, d] = [worker(2), worker(4), worker(1)];
+    [a, c, d].forEach((w) => b.add(w));
+    assert.equal(b.peek(), c);
+    c.used = 3; // 1 free
+    b.update(c);
+    assert.equal(b.peek(), a);
+    a.used = 2; // none free
+    b.update(a);
+    assert.ok([c, d].includes(b.peek()!), 'one of the two with 1 free slot');
+    b.remove(c);
+    b.remove(d);
+    assert.equal(b.peek(), a, 'only the full worker is left');
+    assert.equal(b.peek()!.freeSlots, 0);
+    assert.equal(b.size, 1);
+    b.remove(a);
+    assert.equal(b.peek(), undefined);
+    b.remove(a); // twice: nothing
+    assert.equal(b.size, 0);
+  });
+
+  it('keeps every worker findable through many moves (swap-removal keeps indexes right)', () => {
+    const b = new FreeSlotBuckets<ReturnType<typeof worker>>();
+    const ws = Array.from({ length: 50 }, () => worker(8));
+    ws.forEach((w) => b.add(w));
+    let seed = 7;
+    const rnd = (n: number) => (seed = (seed * 48271) % 2147483647) % n;
+    for (let i = 0; i < 2000; i++) {
+      const w = ws[rnd(ws.length)];
+      w.used = rnd(9);
+      b.update(w);
+      const best = Math.max(...ws.map((x) => x.freeSlots));
+      assert.equal(b.peek()!.freeSlots, best);
+    }
+    for (const w of ws) b.remove(w);
+    assert.equal(b.size, 0);
+    assert.equal(b.peek(), undefined);
+  });
+});
+
+describe('Ids', () => {
+  it('names a number once asked, and reads back only its own names', () => {
+    const ids = new Ids();
+    const n = ids.next();
+    const name = ids.name(n);
+    assert.equal(ids.parse(name), n);
+    assert.equal(ids.parse(new Ids().name(n)), undefined, "another process's prefix");
+    assert.equal(ids.parse(`${name}x`), undefined);
+    assert.equal(ids.parse(name.replace(/\d+$/, '0')), undefined);
+    assert.equal(ids.parse(''), undefined);
+  });
+});
