@@ -115,7 +115,7 @@ export async function scaleBench(profile: RustProfile, workers = 1000, builds = 
   const byRate = [...replays].sort((a, b) => a.decisions / a.cpuSeconds - b.decisions / b.cpuSeconds);
   const r = byRate[Math.floor(byRate.length / 2)];
   const rate = r.decisions / r.cpuSeconds;
-  const all = replays.map((x) => `${(x.decisions / x.cpuSeconds).toFixed(0)} (main thread ${(x.decisions / x.mainThreadSeconds).toFixed(0)})`).join(', ');
+  const all = replays.map((x) => `${(x.decisions / x.cpuSeconds).toFixed(0)} (main thread ${(x.decisions / x.mainThreadSeconds).toFixed(0)}, ${(x.promotedBytes / 2 ** 20).toFixed(0)} MB promoted)`).join(', ');
   report('scheduler scale: decisions per CPU second (replay, median)', rate, '/s', `of ${replays.length} replays: ${all}; median run: ${r.decisions} assignments and ${r.calls} calls (${(r.calls / r.cpuSeconds).toFixed(0)} calls/s; ${r.drains} microtask drains) in ${r.cpuSeconds.toFixed(2)} s of process CPU (${r.systemSeconds.toFixed(2)} s of it system), GC included; same assignments as simulated; ${(r.decisions / r.mainThreadSeconds).toFixed(0)} per CPU s of the main thread alone`);
   report('scheduler scale: heap, highest during the first replay', heap / 2 ** 20, 'MB', `the recorded trace and a copy of its requests held ${(traceHeap / 2 ** 20).toFixed(0)} MB of it before the replay`);
   return {

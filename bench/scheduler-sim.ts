@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { promiseHooks } from 'node:v8';
+import { getHeapSpaceStatistics, promiseHooks } from 'node:v8';
 import { ComposedScheduler } from '../src/cmd/compose-scheduler';
 import { statFields, TICKS_PER_SECOND } from '../src/worker/process-group-cpu';
 import { Operation } from '../src/scheduler/operation';
@@ -401,6 +401,11 @@ export interface Replay {
   systemSeconds: number;
   /** Assignments that went to another action or worker than in the recorded run (0: a faithful replay). */
   divergent: number;
+  /**
+   * Growth of the old generation over the replay: what the scheduler allocated that lived through scavenges (the
+   * main cost of its garbage collection). Unlike CPU time, it hardly varies between identical runs.
+   */
+  promotedBytes: number;
   /** Scheduler calls replayed, and microtask drains where the simulation's drain ran scheduler work. */
   calls: number;
   drains: number;
@@ -432,6 +437,7 @@ export async function replay(
     workerIds.push(scheduler.registerWorker({ workerName: `sim-${i}`, slots: workers.cores }, { send }));
   }
   let drains = 0;
+  const old0 = oldGenerationBytes();
   const cpu0 = process.cpuUsage();
   const main0 = mainThreadCpuSeconds();
   for (let i = 0; i < trace.length; i++) {
@@ -448,10 +454,18 @@ export async function replay(
   }
   const cpu = process.cpuUsage(cpu0);
   const mainThreadSeconds = mainThreadCpuSeconds() - main0;
+  const promotedBytes = oldGenerationBytes() - old0;
   sample();
   let divergent = Math.abs(got.length - recorded.length);
   for (let i = 0; i < Math.min(got.length, recorded.length); i++) if (got[i].worker !== recorded[i].worker || got[i].output !== recorded[i].output) divergent++;
-  return { decisions: runIds.length, cpuSeconds: (cpu.user + cpu.system) / 1e6, mainThreadSeconds, systemSeconds: cpu.system / 1e6, divergent, calls: trace.length - drains, drains };
+  return { decisions: runIds.length, cpuSeconds: (cpu.user + cpu.system) / 1e6, mainThreadSeconds, systemSeconds: cpu.system / 1e6, divergent, calls: trace.length - drains, drains, promotedBytes };
+}
+
+/** Old space and large objects: what survived young-generation collections (no full GC runs in a replay here). */
+function oldGenerationBytes(): number {
+  let n = 0;
+  for (const s of getHeapSpaceStatistics()) if (s.space_name === 'old_space' || s.space_name === 'large_object_space') n += s.space_used_size;
+  return n;
 }
 
 const ignore = () => undefined;

@@ -159,7 +159,9 @@ function carrierRequest(t: Task): ExecutionRequest {
   const r = t.request;
   const rust = r.rust!;
   const cmd = r.command;
-  const command = re.Command.create(cmd); // (copies its fields; once per pair, so kept cheap)
+  // A Command sharing the original's fields (lists too: those changed below are replaced, not edited). Not create():
+  // its constructor makes six empty lists and lists the keys first, and this object lives as long as the run.
+  const command = Object.assign(Object.create(re.Command.prototype) as REv2.Command, cmd);
   command.arguments = withoutQuitFlag(cmd.arguments ?? []);
   if (cmd.outputPaths?.length) command.outputPaths = withOutputs(cmd.outputPaths, rust.rmetaPath!, rust.rlibPath!);
   else command.outputFiles = withOutputs(cmd.outputFiles, rust.rmetaPath!, rust.rlibPath!);
