@@ -5,9 +5,9 @@ import { unsatisfied, WorkerPlatform } from './platform';
 import type { RegisteredWorker } from './worker-registry';
 
 /**
- * Workers with the same advertised properties. It keeps its workers by free slots (most first, which spreads load) and
- * the non-empty platform queues it can serve by their best entry, so a free worker finds its next task in O(log n)
- * however many platforms match it.
+ * Workers with the same advertised properties. It keeps its workers by free slots (most first, which spreads load; in
+ * O(1) buckets) and the non-empty platform queues it can serve by their best entry, so a free worker finds its next
+ * task in O(log n) however many platforms match it.
  */
 export class WorkerClass {
   readonly workers = new FreeSlotBuckets<RegisteredWorker>();
