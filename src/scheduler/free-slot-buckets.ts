@@ -7,6 +7,12 @@ export interface Bucketed {
 }
 
 /**
+ * Above this many free slots, workers share the top bucket: no task asks for more, and a worker's advertised slots
+ * (up to 2^32 from a buggy or hostile client) must not size an array.
+ */
+export const MAX_BUCKET = 256;
+
+/**
  * Workers by free slots, most first: one bucket per count (slots are small integers), so a task starting or ending
  * moves its worker in O(1) rather than through a heap of all workers (twice per decision).
  */
@@ -29,7 +35,7 @@ export class FreeSlotBuckets<W extends Bucketed> {
 
   /** After its free slots changed. */
   update(w: W): void {
-    if (w.bucket < 0 || w.bucket === w.freeSlots) return;
+    if (w.bucket < 0 || w.bucket === bucketOf(w)) return;
     this.take(w);
     this.put(w);
   }
@@ -42,7 +48,7 @@ export class FreeSlotBuckets<W extends Bucketed> {
   }
 
   private put(w: W): void {
-    const k = Math.max(0, w.freeSlots);
+    const k = bucketOf(w);
     while (this.buckets.length <= k) this.buckets.push([]);
     const b = this.buckets[k];
     w.bucket = k;
@@ -61,4 +67,8 @@ export class FreeSlotBuckets<W extends Bucketed> {
     w.bucket = -1;
     w.bucketIndex = -1;
   }
+}
+
+function bucketOf(w: Bucketed): number {
+  return Math.min(MAX_BUCKET, Math.max(0, w.freeSlots));
 }

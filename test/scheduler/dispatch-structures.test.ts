@@ -92,3 +92,19 @@ describe('Ids', () => {
     assert.equal(ids.parse(''), undefined);
   });
 });
+
+describe('FreeSlotBuckets with absurd slot counts', () => {
+  it('takes a worker advertising 2^32 slots at once (no array sized by it) and still ranks it first', () => {
+    const b = new FreeSlotBuckets<{ freeSlots: number; bucket: number; bucketIndex: number }>();
+    const small = { freeSlots: 4, bucket: -1, bucketIndex: -1 };
+    const huge = { freeSlots: 2 ** 32, bucket: -1, bucketIndex: -1 };
+    const t = process.hrtime.bigint();
+    b.add(small);
+    b.add(huge);
+    assert.ok(process.hrtime.bigint() - t < 1_000_000_000n, 'added within a second');
+    assert.equal(b.peek(), huge);
+    huge.freeSlots = 2 ** 32 - 1;
+    b.update(huge);
+    assert.equal(b.peek(), huge);
+  });
+});
