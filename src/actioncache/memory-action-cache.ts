@@ -1,5 +1,4 @@
-import { LRUCache } from 'lru-cache';
-import { checkMaxEntries, MEMORY_ENTRY_OVERHEAD, ownedCopy } from '../blobstore/memory/memory-entry';
+import { MemoryEntries, ownedCopy } from '../blobstore/memory/memory-entry';
 import { Digest } from '../digest/digest';
 import { encode, re, REv2 } from '../proto';
 import { ActionCache } from './action-cache';
@@ -21,17 +20,10 @@ const DEFAULT_MAX_ENTRIES = 1_000_000;
  * them. Entries are stored encoded so callers can never mutate a cached result.
  */
 export class MemoryActionCache implements ActionCache {
-  private readonly entries: LRUCache<string, Buffer>;
-  private readonly maxEntries: number;
+  private readonly entries: MemoryEntries;
 
   constructor(maxBytes: number, options: MemoryActionCacheOptions = {}) {
-    this.maxEntries = checkMaxEntries('memory action cache', options.maxEntries ?? DEFAULT_MAX_ENTRIES);
-    const onEvict = options.onEvict;
-    this.entries = new LRUCache({
-      maxSize: maxBytes,
-      sizeCalculation: (b) => b.byteLength + MEMORY_ENTRY_OVERHEAD,
-      dispose: onEvict && ((b, _k, reason) => reason === 'evict' && onEvict(b.byteLength)),
-    });
+    this.entries = new MemoryEntries('memory action cache', maxBytes, options.maxEntries ?? DEFAULT_MAX_ENTRIES, options.onEvict);
   }
 
   async get(actionDigest: Digest): Promise<REv2.ActionResult | undefined> {
@@ -42,6 +34,5 @@ export class MemoryActionCache implements ActionCache {
   async put(actionDigest: Digest, result: REv2.IActionResult): Promise<void> {
     const encoded = encode(re.ActionResult, result as REv2.ActionResult);
     this.entries.set(actionDigest.key, ownedCopy([encoded], encoded.byteLength));
-    while (this.entries.size > this.maxEntries) this.entries.pop();
   }
 }

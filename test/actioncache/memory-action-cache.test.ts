@@ -3,10 +3,9 @@ import { describe, it } from 'node:test';
 import { MemoryActionCache } from '../../src/actioncache/memory-action-cache';
 import { parseActionCacheConfig } from '../../src/blobstore/configuration/blob-store-config';
 import { newActionCache } from '../../src/blobstore/configuration/new-blob-store';
-import { StorageInstrumentation } from '../../src/blobstore/configuration/storage-instrumentation';
 import { MEMORY_ENTRY_OVERHEAD } from '../../src/blobstore/memory/memory-entry';
 import { encode, re } from '../../src/proto';
-import { blob } from '../blobstore/blob-store-fixtures';
+import { blob, evictionRecorder } from '../blobstore/blob-store-fixtures';
 
 const result = (exitCode: number) => re.ActionResult.create({ exitCode });
 const action = (i: number) => blob(`memory action ${i}`).digest;
@@ -54,13 +53,7 @@ describe('MemoryActionCache', () => {
   });
 
   it('is built from config with maxEntries, its evictions counted as action_cache', async () => {
-    const evictions: [string, number][] = [];
-    const instrument: StorageInstrumentation = {
-      wrap: (s) => s,
-      existenceCache: () => () => undefined,
-      evicted: (cache) => (bytes) => evictions.push([cache, bytes]),
-      s3Request: () => () => undefined,
-    };
+    const { instrument, evictions } = evictionRecorder();
     const config = parseActionCacheConfig({ memory: { maxEntries: 2 } }, 'ac', '/');
     assert.deepEqual(config, { memory: { maxBytes: 256 * 1024 * 1024, maxEntries: 2 } });
     const ac = await newActionCache(config, {}, instrument);

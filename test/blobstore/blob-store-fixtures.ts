@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { BlobReader, BlobStore, BlobWriter, ReadOptions } from '../../src/blobstore/blob-store';
 import { Digest } from '../../src/digest/digest';
 import { SHA256 } from '../../src/digest/digest-function';
+import { StorageInstrumentation } from '../../src/blobstore/configuration/storage-instrumentation';
 
 /** A fresh directory under the OS temp dir; remove it with `fsp.rm(dir, { recursive: true, force: true })`. */
 export function tempDir(prefix: string): Promise<string> {
@@ -98,4 +99,16 @@ export async function exists(file: string): Promise<boolean> {
     () => true,
     () => false,
   );
+}
+
+/** Storage instrumentation that only records evictions, as [cache, bytes] pairs. */
+export function evictionRecorder(): { instrument: StorageInstrumentation; evictions: [string, number][] } {
+  const evictions: [string, number][] = [];
+  const instrument: StorageInstrumentation = {
+    wrap: (s) => s,
+    existenceCache: () => () => undefined,
+    evicted: (cache) => (bytes) => evictions.push([cache, bytes]),
+    s3Request: () => () => undefined,
+  };
+  return { instrument, evictions };
 }

@@ -3,12 +3,11 @@ import { describe, it } from 'node:test';
 import { putBlob, readBlob } from '../../src/blobstore/blob-io';
 import { parseBlobStoreConfig } from '../../src/blobstore/configuration/blob-store-config';
 import { newBlobStore } from '../../src/blobstore/configuration/new-blob-store';
-import { StorageInstrumentation } from '../../src/blobstore/configuration/storage-instrumentation';
 import { MemoryBlobStore } from '../../src/blobstore/memory/memory-blob-store';
 import { MEMORY_ENTRY_OVERHEAD } from '../../src/blobstore/memory/memory-entry';
 import { Code } from '../../src/grpc/status-error';
 import { silentLogger } from '../../src/logging/logger';
-import { blob, EMPTY } from './blob-store-fixtures';
+import { blob, EMPTY, evictionRecorder } from './blob-store-fixtures';
 
 describe('MemoryBlobStore', () => {
   it('makes a blob visible only after commit and serves it whole or by range', async () => {
@@ -116,13 +115,7 @@ describe('MemoryBlobStore', () => {
   });
 
   it('is built from config with maxEntries, its evictions counted as cas_memory', async () => {
-    const evictions: [string, number][] = [];
-    const instrument: StorageInstrumentation = {
-      wrap: (s) => s,
-      existenceCache: () => () => undefined,
-      evicted: (cache) => (bytes) => evictions.push([cache, bytes]),
-      s3Request: () => () => undefined,
-    };
+    const { instrument, evictions } = evictionRecorder();
     const config = parseBlobStoreConfig({ memory: { maxBytes: '1MiB', maxEntries: 2 } }, 'cas', '/');
     assert.deepEqual(config, { memory: { maxBytes: 1 << 20, maxEntries: 2 } });
     const store = await newBlobStore(config, silentLogger(), {}, instrument);

@@ -1,10 +1,9 @@
 import { Readable } from 'node:stream';
-import { LRUCache } from 'lru-cache';
 import { Digest } from '../../digest/digest';
 import { Code, StatusError } from '../../grpc/status-error';
 import { BlobReader, BlobStore, BlobWriter, ReadOptions } from '../blob-store';
 import { blobNotFound, bufferReader, checkRange, sizeMismatch } from '../blob-io';
-import { checkMaxEntries, MEMORY_ENTRY_OVERHEAD, ownedCopy } from './memory-entry';
+import { MEMORY_ENTRY_OVERHEAD, MemoryEntries, ownedCopy } from './memory-entry';
 
 export interface MemoryBlobStoreOptions {
   /**
@@ -24,20 +23,13 @@ const DEFAULT_MAX_ENTRIES = 2_000_000;
  * maxEntries blobs. It trusts its writers: wrap it in VerifyingBlobStore at a trust boundary.
  */
 export class MemoryBlobStore implements BlobStore {
-  private readonly blobs: LRUCache<string, Buffer>;
-  private readonly maxEntries: number;
+  private readonly blobs: MemoryEntries;
 
   constructor(
     readonly maxBytes: number,
     options: MemoryBlobStoreOptions = {},
   ) {
-    this.maxEntries = checkMaxEntries('memory CAS', options.maxEntries ?? DEFAULT_MAX_ENTRIES);
-    const onEvict = options.onEvict;
-    this.blobs = new LRUCache({
-      maxSize: maxBytes,
-      sizeCalculation: (b) => b.byteLength + MEMORY_ENTRY_OVERHEAD,
-      dispose: onEvict && ((b, _k, reason) => reason === 'evict' && onEvict(b.byteLength)),
-    });
+    this.blobs = new MemoryEntries('memory CAS', maxBytes, options.maxEntries ?? DEFAULT_MAX_ENTRIES, options.onEvict);
   }
 
   async findMissing(digests: Digest[]): Promise<Digest[]> {
@@ -72,7 +64,7 @@ export class MemoryBlobStore implements BlobStore {
     let size = 0;
     // After commit or abort the writer is finished: a late commit must not store the (cleared) buffer under the digest.
     let state: 'open' | 'done' = 'open';
-    const store = (data: Buffer) => this.insert(digest.key, data);
+    const store = (data: Buffer) => this.blobs.set(digest.key, data);
     const finished = () => new StatusError(Code.FAILED_PRECONDITION, `upload of ${digest} is already finished`);
     return {
       get committedSize() {
@@ -98,11 +90,5 @@ export class MemoryBlobStore implements BlobStore {
         chunks.length = 0;
       },
     };
-  }
-
-  /** Stores a blob; beyond maxEntries the least recently used blobs are evicted (and told to onEvict) as for bytes. */
-  private insert(key: string, data: Buffer): void {
-    this.blobs.set(key, data);
-    while (this.blobs.size > this.maxEntries) this.blobs.pop();
   }
 }

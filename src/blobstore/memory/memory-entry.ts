@@ -1,3 +1,5 @@
+import { LRUCache } from 'lru-cache';
+
 /**
  * Bytes of heap an in-memory CAS or AC entry costs beyond its content, counted against the store's maxBytes so that
  * maxBytes bounds the heap even for tiny entries: its key string, LRU slots, the Buffer and its own ArrayBuffer.
@@ -6,10 +8,37 @@
  */
 export const MEMORY_ENTRY_OVERHEAD = 384;
 
-/** Checks a memory store's maxEntries option (as the filesystem stores do), naming the store in the error. */
-export function checkMaxEntries(store: string, maxEntries: number): number {
-  if (!(maxEntries >= 1)) throw new Error(`the ${store}'s maxEntries must be at least 1, got ${maxEntries} (it bounds how many entries the store holds; leave it out for the default)`);
-  return maxEntries;
+/**
+ * The entries of an in-memory CAS or AC: least recently used out first, beyond maxBytes (content plus
+ * MEMORY_ENTRY_OVERHEAD each) or beyond maxEntries, each eviction told to `onEvict` with its content size.
+ */
+export class MemoryEntries {
+  private readonly lru: LRUCache<string, Buffer>;
+
+  constructor(
+    /** Names the store in errors. */
+    store: string,
+    maxBytes: number,
+    private readonly maxEntries: number,
+    onEvict?: (bytes: number) => void,
+  ) {
+    if (!(maxEntries >= 1)) throw new Error(`the ${store}'s maxEntries must be at least 1, got ${maxEntries} (it bounds how many entries the store holds; leave it out for the default)`);
+    this.lru = new LRUCache({
+      maxSize: maxBytes,
+      sizeCalculation: (b) => b.byteLength + MEMORY_ENTRY_OVERHEAD,
+      dispose: onEvict && ((b, _k, reason) => reason === 'evict' && onEvict(b.byteLength)),
+    });
+  }
+
+  /** The entry (now the most recently used), if held. */
+  get(key: string): Buffer | undefined {
+    return this.lru.get(key);
+  }
+
+  set(key: string, data: Buffer): void {
+    this.lru.set(key, data);
+    while (this.lru.size > this.maxEntries) this.lru.pop();
+  }
 }
 
 /**
