@@ -3,12 +3,11 @@ import { Digest } from '../src/digest/digest';
 import { SHA256 } from '../src/digest/digest-function';
 import { silentLogger } from '../src/logging/logger';
 import { Scheduler } from '../src/scheduler/scheduler';
-import { copyRequest } from '../src/scheduler/execution';
 import { re, WorkerPb } from '../src/proto';
 import { FakeClock } from '../test/helpers/fake-clock';
 import { report } from './bench-util';
 import { loadProfile, optimised, recordedBuild, RustProfile, SimAction, syntheticBuild } from './rust-graph';
-import { replay, Replay, SchedulerCall, SimBuild, Simulation } from './scheduler-sim';
+import { replay, Replay, SimBuild, Simulation, withOwnRequest } from './scheduler-sim';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
@@ -98,7 +97,7 @@ export async function scaleBench(profile: RustProfile, workers = 1000, builds = 
   let heap = 0;
   let traceHeap = 0;
   for (let k = 0; k < REPLAYS; k++) {
-    const calls = trace.map((c): SchedulerCall => (c.kind === 'submit' ? { kind: 'submit', atMs: c.atMs, request: copyRequest(c.request) } : c));
+    const calls = trace.map(withOwnRequest);
     const replayClock = new FakeClock();
     const fresh = replayScheduler(replayClock);
     collectGarbage(); // (also moves the copies to the old generation, where the recorded trace is)

@@ -315,7 +315,7 @@ export class Simulation {
   call(c: SchedulerCall): ReturnType<typeof invoke> {
     c.atMs = this.clock.now();
     // The scheduler owns a submitted request (it slims it in place on completion): the trace keeps its own copy.
-    this.trace?.push(c.kind === 'submit' ? { kind: 'submit', atMs: c.atMs, request: copyRequest(c.request) } : c);
+    this.trace?.push(withOwnRequest(c));
     const before = this.decisions;
     const t = process.cpuUsage();
     const r = invoke(this.scheduler, c, this.workerIds, this.runIds);
@@ -359,6 +359,11 @@ export class Simulation {
     // One Execute per pending fn, as every call is its own event in the server (so microtasks are drained between).
     b.actions.forEach((_, i) => waiting[i] === 0 && this.later(() => submit(i)));
   }
+}
+
+/** The call as it can be handed to a scheduler, which slims a submitted request in place: a submit gets its own copy. */
+export function withOwnRequest(c: SchedulerCall): SchedulerCall {
+  return c.kind === 'submit' ? { kind: 'submit', atMs: c.atMs, request: copyRequest(c.request) } : c;
 }
 
 /** Makes one recorded call (execution ids of finished messages are rewritten to the run's id in this scheduler). */

@@ -96,16 +96,12 @@ export class Scheduler implements OperationOwner {
     const existing = this.inFlight.get(request.instanceName, request.actionDigest);
     if (existing) {
       if (request.inputDirectories !== undefined) request.inputDirectories = undefined; // The task already carries the tree.
-      const op = this.addOperation(existing, request);
+      const op = this.addOperation(existing, request, true);
       if (existing.queued) this.queues.join(existing, op);
-      if (this.hub.wants('operation-created')) this.hub.emit({ type: 'operation-created', atMs: this.clock.now(), operation: this.operationInfo(op), task: this.taskInfo(existing), merged: true });
-      for (const p of this.hooks.operationCreated) p.operationCreated!(op);
       return op;
     }
     const task = new Task(request, false, this.clock.now());
-    const op = this.addOperation(task, request);
-    if (this.hub.wants('operation-created')) this.hub.emit({ type: 'operation-created', atMs: this.clock.now(), operation: this.operationInfo(op), task: this.taskInfo(task), merged: false });
-    for (const p of this.hooks.operationCreated) p.operationCreated!(op);
+    const op = this.addOperation(task, request, false);
     const missing = this.registry.unsatisfiable(request.platform);
     if (missing) {
       const names = this.registry.names().join(', ');
@@ -279,12 +275,15 @@ export class Scheduler implements OperationOwner {
     };
   }
 
-  private addOperation(task: Task, request: ExecutionRequest): Operation {
+  /** A caller's operation on `task` (`merged`: it joins a task in flight), with observers and policies told. */
+  private addOperation(task: Task, request: ExecutionRequest, merged: boolean): Operation {
     const op = new Operation(request, task, this.clock.now(), this);
     task.addOperation(op);
     task.info = undefined;
     this.operations.set(op.seq, op);
     this.liveOperations++;
+    if (this.hub.wants('operation-created')) this.hub.emit({ type: 'operation-created', atMs: this.clock.now(), operation: this.operationInfo(op), task: this.taskInfo(task), merged });
+    for (const p of this.hooks.operationCreated) p.operationCreated!(op);
     return op;
   }
 
