@@ -126,7 +126,7 @@ export class BuildQueues {
 
   private addEntry(q: PlatformQueue, task: Task, op: Operation | undefined): void {
     const req = op?.request ?? task.request;
-    const e: QueueEntry = { task, op, priority: req.priority, sequence: this.sequence++, heapIndex: -1 };
+    const e: QueueEntry = { task, op, priority: req.priority, sequence: this.sequence++, rank: task.rank, heapIndex: -1 };
     if (op) op.entry = e;
     task.addEntry(e);
     q.add(e, q.subQueue(this.invocation(req.invocationId)));

@@ -21,6 +21,8 @@ export interface QueueEntry {
   readonly priority: number;
   /** Arrival order. */
   readonly sequence: number;
+  /** Its task's rank, copied here so comparisons touch one object (refreshed by reorder). */
+  rank: number;
   queue?: InvocationQueue;
   heapIndex: number;
 }
@@ -28,7 +30,7 @@ export interface QueueEntry {
 /** Within one invocation: priority (lower first), then rank (higher first), then arrival. */
 function entryFirst(a: QueueEntry, b: QueueEntry): boolean {
   if (a.priority !== b.priority) return a.priority < b.priority;
-  if (a.task.rank !== b.task.rank) return a.task.rank > b.task.rank;
+  if (a.rank !== b.rank) return a.rank > b.rank;
   return a.sequence < b.sequence;
 }
 
@@ -41,7 +43,7 @@ export function invocationFirst(x: InvocationQueue, y: InvocationQueue): boolean
   const b = y.head!;
   if (a.priority !== b.priority) return a.priority < b.priority;
   if (x.invocation.busySlots !== y.invocation.busySlots) return x.invocation.busySlots < y.invocation.busySlots;
-  if (a.task.rank !== b.task.rank) return a.task.rank > b.task.rank;
+  if (a.rank !== b.rank) return a.rank > b.rank;
   return a.sequence < b.sequence;
 }
 
@@ -135,6 +137,7 @@ export class PlatformQueue {
   reorder(entry: QueueEntry): void {
     const q = entry.queue;
     if (!q) return;
+    entry.rank = entry.task.rank;
     q.entries.update(entry);
     this.invocations.update(q);
   }

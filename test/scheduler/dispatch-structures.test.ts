@@ -34,6 +34,20 @@ describe('InFlight', () => {
     m.delete('', first.request.actionDigest, first);
     assert.equal(m.get('', first.request.actionDigest), undefined);
   });
+
+  it('tells apart hashes that share their first 32 bits (its table key): the later one runs on its own', () => {
+    const m = new InFlight();
+    const first = taskFor(Digest.of(`0123abcd${'0'.repeat(56)}`, 10, SHA256));
+    const alike = taskFor(Digest.of(`0123abcd${'f'.repeat(56)}`, 10, SHA256));
+    m.set('', first.request.actionDigest, first);
+    assert.equal(m.get('', alike.request.actionDigest), undefined, 'not the task of another action');
+    assert.equal(m.set('', alike.request.actionDigest, alike), false);
+    m.delete('', alike.request.actionDigest, alike);
+    assert.equal(m.get('', Digest.of(`0123abcd${'0'.repeat(56)}`, 10, SHA256)), first);
+    const other = taskFor(Digest.of(`f123abcd${'0'.repeat(56)}`, 10, SHA256));
+    assert.equal(m.set('', other.request.actionDigest, other), true, 'a hash differing in its first digits has its own place');
+    assert.equal(m.get('', other.request.actionDigest), other);
+  });
 });
 
 describe('FreeSlotBuckets', () => {
