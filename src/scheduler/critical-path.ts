@@ -60,7 +60,7 @@ export class CriticalPath {
    */
   remainingMs(crate: string): number {
     const c = this.crates.get(crate);
-    return c && c.memoGeneration === this.generation ? c.memoMs : this.walk(crate, new Set());
+    return c && c.memoGeneration === this.generation ? c.memoMs : this.walk(crate);
   }
 
   get size(): number {
@@ -77,22 +77,49 @@ export class CriticalPath {
     return [...this.crates].map(([id, c]) => ({ id, deps: c.deps.map((d) => ({ crate: d.crate, needs: d.needs })), rmetaMs: c.rmetaMs, fullMs: c.fullMs, parallelism: c.parallelism, remainingMs: this.remainingMs(id) }));
   }
 
-  private walk(crate: string, visiting: Set<string>): number {
-    const c = this.crates.get(crate);
-    if (!c) return 0; // Unknown.
+  /**
+   * The longest path from `root`, remembering it for every crate on the way: a depth-first walk over dependents with an
+   * explicit stack (a chain of crates is as deep as the graph; recursion overflowed the call stack at ~4,000).
+   */
+  private walk(root: string): number {
+    const visiting = new Set<string>();
+    const stack: WalkFrame[] = [];
+    let value = this.enter(root, visiting, stack) ?? 0; // (a pushed frame sets it when it is done)
+    while (stack.length > 0) {
+      const f = stack[stack.length - 1];
+      if (f.waiting !== undefined) {
+        f.best = Math.max(f.best, (f.waiting === 'rmeta' ? f.toRmeta : f.full) + value); // the dependent just walked
+        f.waiting = undefined;
+      }
+      for (let n = f.dependents.next(); !n.done; n = f.dependents.next()) {
+        const [d, needs] = n.value;
+        const v = this.enter(d, visiting, stack);
+        if (v === undefined) {
+          f.waiting = needs; // walked first, then this frame resumes
+          break;
+        }
+        f.best = Math.max(f.best, (needs === 'rmeta' ? f.toRmeta : f.full) + v);
+      }
+      if (f.waiting !== undefined) continue;
+      stack.pop();
+      visiting.delete(f.id);
+      f.c.memoMs = f.best;
+      f.c.memoGeneration = this.generation;
+      value = f.best;
+    }
+    return value;
+  }
+
+  /** A crate's path if known without walking (0: unknown, or a cycle left by stale paths); else its frame is pushed. */
+  private enter(id: string, visiting: Set<string>, stack: WalkFrame[]): number | undefined {
+    const c = this.crates.get(id);
+    if (!c) return 0;
     if (c.memoGeneration === this.generation) return c.memoMs;
-    if (visiting.has(crate)) return 0; // A cycle left by stale paths.
-    visiting.add(crate);
+    if (visiting.has(id)) return 0;
+    visiting.add(id);
     const full = c.fullMs ?? c.rmetaMs ?? 0;
-    let best = full;
-    const toRmeta = c.rmetaMs ?? full;
-    c.dependents.forEach((needs, d) => {
-      best = Math.max(best, (needs === 'rmeta' ? toRmeta : full) + this.walk(d, visiting));
-    });
-    visiting.delete(crate);
-    c.memoMs = best;
-    c.memoGeneration = this.generation;
-    return best;
+    stack.push({ id, c, dependents: c.dependents.entries(), best: full, full, toRmeta: c.rmetaMs ?? full, waiting: undefined });
+    return undefined;
   }
 
   /**
@@ -137,6 +164,18 @@ export class CriticalPath {
     }
     return c;
   }
+}
+
+/** A crate being walked: its dependents still to visit and its longest path so far. */
+interface WalkFrame {
+  id: string;
+  c: Crate;
+  dependents: Iterator<[string, CrateDep['needs']]>;
+  best: number;
+  full: number;
+  toRmeta: number;
+  /** What it needs of the dependent being walked above it on the stack. */
+  waiting: CrateDep['needs'] | undefined;
 }
 
 /**

@@ -67,6 +67,14 @@ describe('CriticalPath', () => {
     assert.equal(cp.remainingMs('a'), 5300);
   });
 
+  it('walks a chain of 10,000 crates (deeper than the call stack allows recursion)', () => {
+    const cp = new CriticalPath();
+    for (let i = 1; i < 10_000; i++) cp.observe(`c${i}`, [{ crate: `c${i - 1}`, needs: 'rmeta' }]);
+    for (let i = 0; i < 10_000; i++) cp.measured(`c${i}`, { rmetaMs: 10, fullMs: 20 });
+    assert.equal(cp.remainingMs('c0'), 9_999 * 10 + 20, 'each crate until its .rmeta, then the last one whole');
+    assert.equal(cp.remainingMs('c9998'), 30);
+  });
+
   it('keeps at most maxCrates crates', () => {
     const cp = new CriticalPath(3);
     for (const c of ['a', 'b', 'c', 'd', 'e']) cp.observe(c, []);
