@@ -11,7 +11,7 @@ describe('ExistenceCachingBlobStore', () => {
     const clock = new FakeClock();
     const backend = new MemoryBlobStore(1 << 20);
     const inner = new CountingBlobStore(backend);
-    const store = new ExistenceCachingBlobStore(inner, { maxEntries: 100, ttlMs: 10_000 }, clock.now);
+    const store = new ExistenceCachingBlobStore(inner, { maxEntries: 100, ttlMs: 10_000 }, () => clock.now());
     return { clock, backend, inner, store };
   };
 
