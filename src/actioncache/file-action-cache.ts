@@ -7,6 +7,7 @@ import { DirectorySyncer, SyncDirectory } from '../blobstore/filesystem/director
 import { Digest } from '../digest/digest';
 import { Code, StatusError } from '../grpc/status-error';
 import { encode, re, REv2 } from '../proto';
+import { KeyedQueue } from '../util/keyed-queue';
 import { ActionCache } from './action-cache';
 
 export interface FileActionCacheOptions {
@@ -35,32 +36,42 @@ const TOUCH_EVERY_MS = 10 * 60_000;
  * loss too. Temp files of a crashed process are removed at open. Bounded: an LRU index (rebuilt from mtimes at open) removes the least recently used entries beyond maxBytes.
  */
 export class FileActionCache implements ActionCache {
+  /** Action key → entry size, and when its mtime was last set. */
+  private readonly index: LRUCache<string, { size: number; touchedMs: number }>;
+  private readonly dirs: DirectorySyncer;
+  /**
+   * An entry's publication (rename, directory fsync, indexing) and an evicted entry's unlink, in order per key: an
+   * unlink running after a rewrite of the same action would otherwise delete the new entry (an UpdateActionResult
+   * acknowledged, then NOT_FOUND).
+   */
+  private readonly files = new KeyedQueue();
+
   private constructor(
     private readonly root: string,
-    /** Action key → entry size, and when its mtime was last set. */
-    private readonly index: LRUCache<string, { size: number; touchedMs: number }>,
-    private readonly dirs: DirectorySyncer,
     private readonly maxEntries: number,
-  ) {}
+    options: FileActionCacheOptions,
+  ) {
+    this.dirs = new DirectorySyncer(options.syncDirectory);
+    this.index = new LRUCache<string, { size: number; touchedMs: number }>({
+      maxSize: Math.max(1, options.maxBytes ?? 1024 ** 3),
+      sizeCalculation: (e) => e.size + ENTRY_OVERHEAD,
+      dispose: (e, key, reason) => {
+        if (reason !== 'evict') return;
+        this.unlinkEvicted(key);
+        options.onEvict?.(e.size);
+      },
+    });
+  }
 
   static async open(root: string, options: FileActionCacheOptions = {}): Promise<FileActionCache> {
     const maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
     if (!(maxEntries >= 1)) throw new Error(`the action cache's maxEntries must be at least 1, got ${options.maxEntries}`);
     await fsp.rm(path.join(root, 'tmp'), { recursive: true, force: true });
     await fsp.mkdir(path.join(root, 'tmp'), { recursive: true });
-    const index = new LRUCache<string, { size: number; touchedMs: number }>({
-      maxSize: Math.max(1, options.maxBytes ?? 1024 ** 3),
-      sizeCalculation: (e) => e.size + ENTRY_OVERHEAD,
-      dispose: (e, key, reason) => {
-        if (reason !== 'evict') return;
-        void fsp.unlink(entryPath(root, key)).catch(() => undefined);
-        options.onEvict?.(e.size);
-      },
-    });
     // Oldest first, so the most recently used entries survive a smaller maxBytes.
     const found = await scanBlobFiles(root, { checkSizes: false });
     found.sort((a, b) => a.mtimeMs - b.mtimeMs);
-    const ac = new FileActionCache(root, index, new DirectorySyncer(options.syncDirectory), maxEntries);
+    const ac = new FileActionCache(root, maxEntries, options);
     for (const f of found) ac.insert(f.key, f.size, f.mtimeMs);
     return ac;
   }
@@ -127,14 +138,23 @@ export class FileActionCache implements ActionCache {
         await fh.close();
       }
       await this.dirs.mkdir(path.dirname(dest));
-      await fsp.rename(tmp, dest);
-      await this.dirs.sync(path.dirname(dest));
+      await this.files.run(actionDigest.key, async () => {
+        await fsp.rename(tmp, dest);
+        await this.dirs.sync(path.dirname(dest));
+        this.insert(actionDigest.key, bytes.length, Date.now());
+      });
     } catch (err) {
       // A failed write (e.g. ENOSPC) must not leave temp files behind until the next restart.
       await fsp.unlink(tmp).catch(() => undefined);
       throw this.diskError(err);
     }
-    this.insert(actionDigest.key, bytes.length, Date.now());
+  }
+
+  /** After the entry's publications queued before it; not when one of them indexed the entry again. */
+  private unlinkEvicted(key: string): void {
+    void this.files.run(key, async () => {
+      if (!this.index.has(key)) await fsp.unlink(entryPath(this.root, key)).catch(() => undefined);
+    });
   }
 
   /** A full disk is RESOURCE_EXHAUSTED (retryable) saying where; other errors pass unchanged. */

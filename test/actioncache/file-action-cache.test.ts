@@ -85,6 +85,38 @@ describe('FileActionCache', () => {
     assert.equal(smaller.entries, 2, 'the oldest entry went at reopen');
   });
 
+  it('keeps a rewritten entry whose old copy is evicted while the rewrite is being published', async () => {
+    // The soak's failure: UpdateActionResult acknowledged, then GetActionResult NOT_FOUND. The rewrite had renamed its
+    // file into place; before it was indexed, another entry evicted the old copy, and that unlink deleted the new file.
+    const shard = (d: { hash: string }) => d.hash.slice(0, 2);
+    const a = blob('rewritten action').digest;
+    const b = [...Array(50).keys()].map((i) => blob(`other action ${i}`).digest).find((d) => shard(d) !== shard(a))!;
+    let gate: { started: () => void; done: Promise<void> } | undefined;
+    const ac = await FileActionCache.open(await newRoot(), {
+      maxEntries: 1,
+      syncDirectory: async (dir) => {
+        const g = gate;
+        if (!g || path.basename(dir) !== shard(a)) return;
+        gate = undefined;
+        g.started();
+        await g.done;
+      },
+    });
+    await ac.put(a, result(1, 'old'));
+    let started!: () => void;
+    let release!: () => void;
+    const fsyncStarted = new Promise<void>((r) => (started = r));
+    gate = { started, done: new Promise<void>((r) => (release = r)) };
+    const rewrite = ac.put(a, result(0, 'new'));
+    await fsyncStarted; // renamed into place, not yet indexed
+    await ac.put(b, result(0, 'b')); // evicts the old copy of `a` (maxEntries 1)
+    await new Promise((r) => setTimeout(r, 50)); // an unlink of it would have run by now
+    release();
+    await rewrite;
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal((await ac.get(a))?.outputFiles[0].path, 'new', 'the acknowledged rewrite is readable');
+  });
+
   it('rebuilds its index at open, keeping the most recently modified entries under a smaller maxBytes', async () => {
     const root = await newRoot();
     const big = await FileActionCache.open(root);

@@ -181,6 +181,41 @@ describe('FilesystemBlobStore', () => {
     }
   });
 
+  it('keeps a re-uploaded blob whose old copy is evicted while the re-upload is being published', async () => {
+    // The re-upload renamed its file into place and waits in its directory fsync; meanwhile another upload evicts the
+    // blob's old index entry. That eviction's unlink must not delete the new file the commit then acknowledges.
+    const shard = (d: Digest) => d.hash.slice(0, 2);
+    const x = blob(10);
+    let y = blob(10);
+    while (shard(y.digest) === shard(x.digest)) y = blob(10);
+    let gate: { started: () => void; done: Promise<void> } | undefined;
+    const store = await FilesystemBlobStore.open({
+      path: root,
+      maxBytes: 1 << 20,
+      maxEntries: 1,
+      syncDirectory: async (dir) => {
+        const g = gate;
+        if (!g || path.basename(dir) !== shard(x.digest)) return;
+        gate = undefined;
+        g.started();
+        await g.done;
+      },
+    });
+    await putBlob(store, x.digest, x.data);
+    let started!: () => void;
+    let release!: () => void;
+    const fsyncStarted = new Promise<void>((r) => (started = r));
+    gate = { started, done: new Promise<void>((r) => (release = r)) };
+    const again = putBlob(store, x.digest, x.data);
+    await fsyncStarted; // renamed into place, not yet indexed
+    await putBlob(store, y.digest, y.data); // evicts x's old entry (maxEntries 1)
+    await new Promise((r) => setTimeout(r, 50)); // an unlink of it would have run by now
+    release();
+    await again;
+    assert.deepEqual(await store.findMissing([x.digest]), []);
+    assert.deepEqual(await readBlob(store, x.digest), x.data, 'the acknowledged re-upload is readable');
+  });
+
   it('refuses a blob larger than the whole store with RESOURCE_EXHAUSTED before any byte is written', async () => {
     const store = await FilesystemBlobStore.open({ path: root, maxBytes: 1000 });
     const big = blob(1001);

@@ -10,6 +10,7 @@ import { Code, StatusError } from '../../grpc/status-error';
 import { BlobReader, BlobStore, BlobWriter, ReadOptions } from '../blob-store';
 import { blobNotFound, bufferReader, checkRange, hashMismatch, sizeMismatch } from '../blob-io';
 import { scanBlobFiles } from './scan-blob-files';
+import { KeyedQueue } from '../../util/keyed-queue';
 import { DirectorySyncer, SyncDirectory } from './directory-syncer';
 
 export interface FilesystemBlobStoreOptions {
@@ -49,8 +50,11 @@ export class FilesystemBlobStore implements BlobStore {
   private readonly tmpDir: string;
   private readonly touchIntervalMs: number;
   private readonly now: () => number;
-  /** Unlinks of evicted blobs still in flight; a re-upload of the same blob waits for them so its file is not deleted. */
-  private readonly pendingUnlinks = new Map<string, Promise<void>>();
+  /**
+   * A blob's publication (rename, directory fsync, indexing) and an evicted blob's unlink, in order per blob: an unlink
+   * running after a re-upload of the blob would otherwise delete the new file while the index says it is present.
+   */
+  private readonly files = new KeyedQueue();
   /** Bytes of uploads in progress: room is made for them when they start, so the disk never holds more than maxBytes. */
   private reserved = 0;
   private readonly dirs: DirectorySyncer;
@@ -203,18 +207,17 @@ export class FilesystemBlobStore implements BlobStore {
           await fh.close();
           const dest = this.blobPath(digest.key);
           await this.dirs.mkdir(path.dirname(dest));
-          // If this blob was evicted a moment ago, its unlink may still be queued: let it finish before the rename,
-          // or it would delete the file we are about to publish while the index says it is present.
-          for (let p = this.pendingUnlinks.get(digest.key); p; p = this.pendingUnlinks.get(digest.key)) await p;
-          await fsp.rename(tmp, dest);
-          // Acknowledged only once the rename itself is on disk: a power loss must not take back a committed blob.
-          await this.dirs.sync(path.dirname(dest));
+          await this.files.run(digest.key, async () => {
+            await fsp.rename(tmp, dest);
+            // Acknowledged only once the rename itself is on disk: a power loss must not take back a committed blob.
+            await this.dirs.sync(path.dirname(dest));
+            this.insert(digest.key, { size: digest.size, touchedMs: this.now() });
+          });
         } catch (err) {
           await fh.close().catch(() => undefined);
           await fsp.unlink(tmp).catch(() => undefined);
           throw this.diskError(err, digest);
         }
-        this.insert(digest.key, { size: digest.size, touchedMs: this.now() });
       },
       abort: finish,
     };
@@ -256,14 +259,11 @@ export class FilesystemBlobStore implements BlobStore {
     return true;
   }
 
+  /** After the blob's publications queued before it; not when one of them indexed the blob again. */
   private unlinkEvicted(key: string): void {
-    const p: Promise<void> = fsp
-      .unlink(this.blobPath(key))
-      .catch(() => undefined)
-      .finally(() => {
-        if (this.pendingUnlinks.get(key) === p) this.pendingUnlinks.delete(key);
-      });
-    this.pendingUnlinks.set(key, p);
+    void this.files.run(key, async () => {
+      if (!this.index.has(key)) await fsp.unlink(this.blobPath(key)).catch(() => undefined);
+    });
   }
 
   private blobPath(key: string): string {
