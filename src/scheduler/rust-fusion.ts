@@ -49,18 +49,21 @@ export class RustFusion implements SchedulerPolicy {
     const rust = t.request.rust;
     if (!rust?.pairKey || !rust.rmetaPath || !rust.rlibPath || (rust.kind !== 'rustc-metadata' && rust.kind !== 'rustc-rlib')) return false;
     this.forgetExpired();
-    const slot = rust.kind === 'rustc-metadata' ? 'metadata' : 'rlib';
+    const isMetadata = rust.kind === 'rustc-metadata';
     let p = this.pairs.get(rust.pairKey);
-    if (p?.[slot] && !p[slot]!.done) return false; // A different action with the same key is already being served.
-    if (!p || p[slot]?.done || p.carrier.cancelled) {
+    // (Each side by name: a computed key, p[slot], went through V8's megamorphic keyed-store stub here.)
+    const before = p && (isMetadata ? p.metadata : p.rlib);
+    if (before && !before.done) return false; // A different action with the same key is already being served.
+    if (!p || before?.done || p.carrier.cancelled) {
       // First of the pair (or a fresh round after a finished or abandoned one): start the one full run.
       p = { carrier: this.host.submitInternal(carrierRequest(t)) };
       this.pairs.set(rust.pairKey, p);
       this.byCarrier.set(p.carrier, p);
       if (this.logger.isLevelEnabled('debug')) this.logger.debug({ crate: rust.crateName, first: rust.kind, carrier: p.carrier.id }, 'fused rustc run queued');
     }
-    p[slot] = t;
-    if (slot === 'metadata') {
+    if (isMetadata) p.metadata = t;
+    else p.rlib = t;
+    if (isMetadata) {
       if (p.rmeta) void this.complete(p, t, { executionId: p.carrier.id, status: { code: 0 }, result: p.rmeta.result });
       else if (p.final) void this.complete(p, t, p.final);
       else this.host.rerank(p.carrier); // Someone now waits for this .rmeta: it may run sooner.
