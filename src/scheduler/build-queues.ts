@@ -43,12 +43,11 @@ export class BuildQueues {
   }
 
   /** Queues a task: one entry per live operation (an internal task has one of its own). Returns its platform queue. */
-  push(task: Task, actionClass: string): PlatformQueue {
+  push(task: Task): PlatformQueue {
     const q = this.platform(task.request.platform, (task.platformKey ??= platformKey(task.request.platform)));
     if (task.internal || task.operations.length === 0) this.addEntry(q, task, undefined);
     else for (let i = 0; i < task.operations.length; i++) this.addEntry(q, task, task.operations[i]);
     this.queuedTasks++;
-    q.count(actionClass, 1);
     this.touch(q);
     return q;
   }
@@ -75,7 +74,7 @@ export class BuildQueues {
   }
 
   /** Takes a task out of the queue (it starts, or is cancelled or failed). */
-  remove(task: Task, actionClass: string): void {
+  remove(task: Task): void {
     if (!task.queued) return;
     const q = task.entries[0].queue?.platform;
     const entries = task.entries;
@@ -86,10 +85,7 @@ export class BuildQueues {
     }
     task.clearEntries();
     this.queuedTasks--;
-    if (q) {
-      q.count(actionClass, -1);
-      this.touch(q);
-    }
+    if (q) this.touch(q);
   }
 
   /** A queued task's rank changed. */
@@ -117,10 +113,24 @@ export class BuildQueues {
     this.forgetIfIdle(inv);
   }
 
-  /** Queued tasks per platform and action class (non-zero only). */
-  depths(): QueueDepth[] {
+  /**
+   * Queued tasks per platform and action class (non-zero only), counted when asked (a metrics scrape, a dashboard
+   * update) rather than kept up to date in a map at every queueing and start (four map operations per task).
+   */
+  depths(actionClass: (task: Task) => string): QueueDepth[] {
     const out: QueueDepth[] = [];
-    for (const q of this.platforms.values()) for (const [actionClass, count] of q.depth) out.push({ platformKey: q.key, actionClass, count });
+    for (const q of this.platforms.values()) {
+      if (q.size === 0) continue;
+      const counts = new Map<string, number>();
+      for (const sub of q.byInvocation.values()) {
+        for (const e of sub.entries.values()) {
+          if (e !== e.task.entries[0]) continue; // a task with several callers has an entry per caller
+          const c = actionClass(e.task);
+          counts.set(c, (counts.get(c) ?? 0) + 1);
+        }
+      }
+      for (const [c, count] of counts) out.push({ platformKey: q.key, actionClass: c, count });
+    }
     return out;
   }
 

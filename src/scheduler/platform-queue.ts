@@ -81,8 +81,6 @@ export class PlatformQueue {
   size = 0;
   /** The kinds of worker whose properties satisfy this platform. */
   readonly classes: WorkerClass[] = [];
-  /** Queued tasks by action class (non-zero only). */
-  readonly depth = new Map<string, number>();
   /** Its position in each serving worker class's heap, by class index. */
   readonly classHeapIndex: number[] = [];
 
@@ -90,12 +88,6 @@ export class PlatformQueue {
     readonly key: string,
     readonly required: PlatformProperty[],
   ) {}
-
-  count(actionClass: string, delta: number): void {
-    const n = (this.depth.get(actionClass) ?? 0) + delta;
-    if (n > 0) this.depth.set(actionClass, n);
-    else this.depth.delete(actionClass);
-  }
 
   get best(): InvocationQueue | undefined {
     return this.invocations.peek();

@@ -165,7 +165,7 @@ export class Scheduler implements OperationOwner {
         running.push({ task: this.taskInfo(t), workerId: w.id, workerName: w.name, slots: t.slots, startedAtMs: t.assignedAtMs ?? this.clock.now(), executing: t.stage === 'EXECUTING' });
       }
     }
-    return { atMs: this.clock.now(), queued: this.queues.depths(), running, workers: [...this.registry.all()].map(workerInfo), liveOperations: this.liveOperations };
+    return { atMs: this.clock.now(), queued: this.queues.depths((t) => this.actionClass(t)), running, workers: [...this.registry.all()].map(workerInfo), liveOperations: this.liveOperations };
   }
 
   get queuedCount(): number {
@@ -299,7 +299,7 @@ export class Scheduler implements OperationOwner {
     for (const p of this.hooks.slots) slots = Math.max(slots, p.slots!(task));
     task.wantedSlots = slots;
     task.enqueuedAtMs = this.clock.now();
-    const q = this.queues.push(task, this.actionClass(task));
+    const q = this.queues.push(task);
     if (this.hub.wants('task-queued')) this.hub.emit({ type: 'task-queued', atMs: this.clock.now(), task: this.taskInfo(task), attempt });
     if (this.logger.isLevelEnabled('debug')) {
       const r = task.request;
@@ -321,7 +321,7 @@ export class Scheduler implements OperationOwner {
 
   private start(entry: QueueEntry, w: RegisteredWorker): void {
     const task = entry.task;
-    this.queues.remove(task, this.actionClass(task));
+    this.queues.remove(task);
     const slots = Math.min(task.wantedSlots, w.freeSlots);
     task.slots = slots;
     task.worker = w;
@@ -375,7 +375,7 @@ export class Scheduler implements OperationOwner {
   /** Ends a task with an error status (no worker answer): out of the queue, off its worker, policies told. */
   private fail(task: Task, err: StatusError, ran?: TaskRun): void {
     if (task.done) return;
-    if (task.queued) this.queues.remove(task, this.actionClass(task));
+    if (task.queued) this.queues.remove(task);
     this.release(task);
     const status = toRpcStatus(err);
     for (const p of this.hooks.finished) p.finished!(task, { executionId: task.id, status });
@@ -385,7 +385,7 @@ export class Scheduler implements OperationOwner {
   private cancelTask(task: Task, reason: string): void {
     if (task.done) return;
     task.cancelled = true;
-    if (task.queued) this.queues.remove(task, this.actionClass(task));
+    if (task.queued) this.queues.remove(task);
     const w = this.release(task);
     if (w) w.channel.send(worker.SchedulerMessage.create({ cancel: { executionId: task.id } }));
     for (const p of this.hooks.cancelled) p.cancelled!(task);

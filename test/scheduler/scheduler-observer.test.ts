@@ -117,6 +117,10 @@ describe('Scheduler observers and snapshots', () => {
     );
     assert.deepEqual(snap.workers.map((x) => [x.name, x.slots, x.busySlots]), [['w1', 1, 1]]);
     assert.equal(snap.liveOperations, 3);
+    // A queued action two builds asked for is one task (one entry in each build's queue): counted once.
+    s.submit(request('m2', { platform: linux, invocationId: 'other-build', rust: { kind: 'rustc-metadata', crateName: 'b' } }));
+    assert.deepEqual(s.snapshot().queued.find((q) => q.actionClass === 'rust-metadata')?.count, 1);
+    assert.equal(s.snapshot().liveOperations, 4);
   });
 
   it('keeps scheduling when an observer throws', () => {
