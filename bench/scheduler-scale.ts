@@ -2,6 +2,7 @@ import { composeScheduler, RustPolicies } from '../src/cmd/compose-scheduler';
 import { Digest } from '../src/digest/digest';
 import { SHA256 } from '../src/digest/digest-function';
 import { silentLogger } from '../src/logging/logger';
+import { executeResponse } from '../src/scheduler/execute-response';
 import { Scheduler } from '../src/scheduler/scheduler';
 import { re, WorkerPb } from '../src/proto';
 import { FakeClock } from '../test/helpers/fake-clock';
@@ -11,7 +12,8 @@ import { replay, Replay, SimBuild, Simulation, withOwnRequest } from './schedule
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-const sink = async (_t: unknown, f: WorkerPb.IExecutionFinished) => re.ExecuteResponse.create({ status: f.status ?? { code: 0 }, result: f.result ?? undefined });
+/** As the server's result sink answers (without its AC write): asynchronously, with the response it builds. */
+const sink = async (_t: unknown, f: WorkerPb.IExecutionFinished) => executeResponse(f.status ?? { code: 0 }, f.result);
 /** Replays of the recorded calls whose median is reported (SCALE_REPLAYS to change). */
 const REPLAYS = Number(process.env.SCALE_REPLAYS) || 3;
 const OPTIONS = { heartbeatIntervalMs: 5000, maxWorkerLosses: 3, retainCompletedMs: 10 * 60_000, timeoutGraceMs: 30_000, abandonAfterMs: 60_000 };

@@ -10,6 +10,7 @@ import { Clock, clockAt, systemClock } from './clock';
 import { CompletedOperations } from './completed-operations';
 import { Deadlines } from './deadlines';
 import { ExecutionRequest, slimRequest, Stage } from './execution';
+import { executeResponse } from './execute-response';
 import { HeartbeatMonitor } from './heartbeat-monitor';
 import { InFlight } from './in-flight';
 import { processIds } from './ids';
@@ -220,7 +221,7 @@ export class Scheduler implements OperationOwner {
     this.drain(w.cls); // The freed slots take new work before the result is recorded.
     // Promise chains rather than async functions: this runs once per action, and each await costs allocations.
     if (task.internal) {
-      this.complete(task, executeResponse(msg), ran);
+      this.complete(task, executeResponse(msg.status, msg.result), ran);
       return answered ? allOf(answered) : RESOLVED;
     }
     const recorded = this.record(task, msg, ran);
@@ -481,14 +482,6 @@ const RESOLVED: Promise<void> = Promise.resolve();
 /** Settles when every promise has (one alone is returned as it is). */
 function allOf(ps: Promise<void>[]): Promise<void> {
   return ps.length === 1 ? ps[0] : Promise.all(ps).then(() => undefined);
-}
-
-/** The worker's answer as an ExecuteResponse (create() would list the fields' keys first: this runs per fused run). */
-function executeResponse(msg: WorkerPb.IExecutionFinished): REv2.ExecuteResponse {
-  const r = new re.ExecuteResponse();
-  if (msg.status) r.status = msg.status;
-  if (msg.result) r.result = msg.result;
-  return r;
 }
 
 function cancelledResponse(reason: string): REv2.ExecuteResponse {

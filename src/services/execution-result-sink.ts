@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { Code } from '../grpc/status-error';
-import { re, REv2, WorkerPb } from '../proto';
+import { REv2, WorkerPb } from '../proto';
+import { executeResponse } from '../scheduler/execute-response';
 import { Task } from '../scheduler/task';
 import { ResultSink } from '../scheduler/scheduler';
 import { spanMs } from '../util/proto-time';
@@ -24,6 +25,6 @@ export function executionResultSink(instances: Instances, logger: Logger): Resul
       { code: Code[status.code ?? 0], exitCode: result?.exitCode, worker: md?.worker, inputFetchMs: spanMs(md?.inputFetchStartTimestamp, md?.inputFetchCompletedTimestamp), executionMs: spanMs(md?.executionStartTimestamp, md?.executionCompletedTimestamp) },
       'action completed',
     );
-    return re.ExecuteResponse.create({ result: result ?? undefined, status, cachedResult: false });
+    return executeResponse(status, result);
   };
 }
