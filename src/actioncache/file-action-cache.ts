@@ -3,11 +3,11 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { LRUCache } from 'lru-cache';
 import { scanBlobFiles } from '../blobstore/filesystem/scan-blob-files';
-import { DirectorySyncer, SyncDirectory } from '../blobstore/filesystem/directory-syncer';
+import { SyncDirectory } from '../blobstore/filesystem/directory-syncer';
+import { EntryFiles } from '../blobstore/filesystem/entry-files';
 import { Digest } from '../digest/digest';
 import { Code, StatusError } from '../grpc/status-error';
 import { encode, re, REv2 } from '../proto';
-import { KeyedQueue } from '../util/keyed-queue';
 import { ActionCache } from './action-cache';
 
 export interface FileActionCacheOptions {
@@ -38,26 +38,21 @@ const TOUCH_EVERY_MS = 10 * 60_000;
 export class FileActionCache implements ActionCache {
   /** Action key → entry size, and when its mtime was last set. */
   private readonly index: LRUCache<string, { size: number; touchedMs: number }>;
-  private readonly dirs: DirectorySyncer;
-  /**
-   * An entry's publication (rename, directory fsync, indexing) and an evicted entry's unlink, in order per key: an
-   * unlink running after a rewrite of the same action would otherwise delete the new entry (an UpdateActionResult
-   * acknowledged, then NOT_FOUND).
-   */
-  private readonly files = new KeyedQueue();
+  /** Entry files put into place and evicted ones removed, in order per action (see EntryFiles). */
+  private readonly files: EntryFiles;
 
   private constructor(
     private readonly root: string,
     private readonly maxEntries: number,
     options: FileActionCacheOptions,
   ) {
-    this.dirs = new DirectorySyncer(options.syncDirectory);
+    this.files = new EntryFiles((key) => this.index.has(key), options.syncDirectory);
     this.index = new LRUCache<string, { size: number; touchedMs: number }>({
       maxSize: Math.max(1, options.maxBytes ?? 1024 ** 3),
       sizeCalculation: (e) => e.size + ENTRY_OVERHEAD,
       dispose: (e, key, reason) => {
         if (reason !== 'evict') return;
-        this.unlinkEvicted(key);
+        this.files.unlinkEvicted(key, entryPath(root, key));
         options.onEvict?.(e.size);
       },
     });
@@ -137,24 +132,12 @@ export class FileActionCache implements ActionCache {
       } finally {
         await fh.close();
       }
-      await this.dirs.mkdir(path.dirname(dest));
-      await this.files.run(actionDigest.key, async () => {
-        await fsp.rename(tmp, dest);
-        await this.dirs.sync(path.dirname(dest));
-        this.insert(actionDigest.key, bytes.length, Date.now());
-      });
+      await this.files.publish(actionDigest.key, tmp, dest, () => this.insert(actionDigest.key, bytes.length, Date.now()));
     } catch (err) {
       // A failed write (e.g. ENOSPC) must not leave temp files behind until the next restart.
       await fsp.unlink(tmp).catch(() => undefined);
       throw this.diskError(err);
     }
-  }
-
-  /** After the entry's publications queued before it; not when one of them indexed the entry again. */
-  private unlinkEvicted(key: string): void {
-    void this.files.run(key, async () => {
-      if (!this.index.has(key)) await fsp.unlink(entryPath(this.root, key)).catch(() => undefined);
-    });
   }
 
   /** A full disk is RESOURCE_EXHAUSTED (retryable) saying where; other errors pass unchanged. */

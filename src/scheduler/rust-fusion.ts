@@ -61,14 +61,14 @@ export class RustFusion implements SchedulerPolicy {
       this.byCarrier.set(p.carrier, p);
       if (this.logger.isLevelEnabled('debug')) this.logger.debug({ crate: rust.crateName, first: rust.kind, carrier: p.carrier.id }, 'fused rustc run queued');
     }
-    if (isMetadata) p.metadata = t;
-    else p.rlib = t;
     if (isMetadata) {
+      p.metadata = t;
       if (p.rmeta) void this.complete(p, t, { executionId: p.carrier.id, status: { code: 0 }, result: p.rmeta.result });
       else if (p.final) void this.complete(p, t, p.final);
       else this.host.rerank(p.carrier); // Someone now waits for this .rmeta: it may run sooner.
-    } else if (p.final) {
-      void this.complete(p, t, p.final);
+    } else {
+      p.rlib = t;
+      if (p.final) void this.complete(p, t, p.final);
     }
     if (!t.done && p.carrier.stage === 'EXECUTING') this.host.setStage(t, 'EXECUTING');
     return true;

@@ -212,6 +212,7 @@ describe('FilesystemBlobStore', () => {
     await new Promise((r) => setTimeout(r, 50)); // an unlink of it would have run by now
     release();
     await again;
+    await new Promise((r) => setTimeout(r, 50)); // (and a queued unlink of it, by now)
     assert.deepEqual(await store.findMissing([x.digest]), []);
     assert.deepEqual(await readBlob(store, x.digest), x.data, 'the acknowledged re-upload is readable');
   });

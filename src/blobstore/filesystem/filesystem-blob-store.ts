@@ -10,8 +10,8 @@ import { Code, StatusError } from '../../grpc/status-error';
 import { BlobReader, BlobStore, BlobWriter, ReadOptions } from '../blob-store';
 import { blobNotFound, bufferReader, checkRange, hashMismatch, sizeMismatch } from '../blob-io';
 import { scanBlobFiles } from './scan-blob-files';
-import { KeyedQueue } from '../../util/keyed-queue';
-import { DirectorySyncer, SyncDirectory } from './directory-syncer';
+import { SyncDirectory } from './directory-syncer';
+import { EntryFiles } from './entry-files';
 
 export interface FilesystemBlobStoreOptions {
   path: string;
@@ -50,18 +50,14 @@ export class FilesystemBlobStore implements BlobStore {
   private readonly tmpDir: string;
   private readonly touchIntervalMs: number;
   private readonly now: () => number;
-  /**
-   * A blob's publication (rename, directory fsync, indexing) and an evicted blob's unlink, in order per blob: an unlink
-   * running after a re-upload of the blob would otherwise delete the new file while the index says it is present.
-   */
-  private readonly files = new KeyedQueue();
+  /** Blob files put into place and evicted ones removed, in order per blob (see EntryFiles). */
+  private readonly files: EntryFiles;
   /** Bytes of uploads in progress: room is made for them when they start, so the disk never holds more than maxBytes. */
   private reserved = 0;
-  private readonly dirs: DirectorySyncer;
   private readonly maxEntries: number;
 
   private constructor(private readonly options: FilesystemBlobStoreOptions) {
-    this.dirs = new DirectorySyncer(options.syncDirectory);
+    this.files = new EntryFiles((key) => this.index.has(key), options.syncDirectory);
     this.tmpDir = path.join(options.path, 'tmp');
     this.touchIntervalMs = options.touchIntervalMs ?? 60 * 60 * 1000;
     this.now = options.now ?? Date.now;
@@ -72,7 +68,7 @@ export class FilesystemBlobStore implements BlobStore {
       sizeCalculation: (e) => Math.max(1, e.size),
       dispose: (e, key, reason) => {
         if (reason !== 'evict') return;
-        this.unlinkEvicted(key);
+        this.files.unlinkEvicted(key, this.blobPath(key));
         options.onEvict?.(e.size);
       },
     });
@@ -205,14 +201,7 @@ export class FilesystemBlobStore implements BlobStore {
         try {
           await fh.sync();
           await fh.close();
-          const dest = this.blobPath(digest.key);
-          await this.dirs.mkdir(path.dirname(dest));
-          await this.files.run(digest.key, async () => {
-            await fsp.rename(tmp, dest);
-            // Acknowledged only once the rename itself is on disk: a power loss must not take back a committed blob.
-            await this.dirs.sync(path.dirname(dest));
-            this.insert(digest.key, { size: digest.size, touchedMs: this.now() });
-          });
+          await this.files.publish(digest.key, tmp, this.blobPath(digest.key), () => this.insert(digest.key, { size: digest.size, touchedMs: this.now() }));
         } catch (err) {
           await fh.close().catch(() => undefined);
           await fsp.unlink(tmp).catch(() => undefined);
@@ -257,13 +246,6 @@ export class FilesystemBlobStore implements BlobStore {
       void fsp.utimes(this.blobPath(key), t, t).catch(() => undefined);
     }
     return true;
-  }
-
-  /** After the blob's publications queued before it; not when one of them indexed the blob again. */
-  private unlinkEvicted(key: string): void {
-    void this.files.run(key, async () => {
-      if (!this.index.has(key)) await fsp.unlink(this.blobPath(key)).catch(() => undefined);
-    });
   }
 
   private blobPath(key: string): string {
