@@ -91,33 +91,10 @@ export async function scaleBench(profile: RustProfile, workers = 1000, builds = 
   report('scheduler scale: decision CPU time p50 / p99', lat[Math.floor(lat.length * 0.5)], 'µs', `p99 ${lat[Math.floor(lat.length * 0.99)].toFixed(1)} µs, max ${lat[lat.length - 1].toFixed(0)} µs (each call's readings included)`);
 
   // The throughput: the same calls again, on a fresh scheduler composed the same way, with nothing else running.
-  // Several times (each on its own copy of the requests, which a scheduler slims in place): this machine's CPU time
-  // for the same work varies by ±15 % from run to run, so the median of a few is what is reported.
-  const trace = sim.trace!;
-  const replays: Replay[] = [];
-  // The heap is the first replay's: before a later one, V8 counts garbage it has not swept yet (~100 MB) as used.
-  let heap = 0;
-  let traceHeap = 0;
-  for (let k = 0; k < REPLAYS; k++) {
-    const calls = trace.map(withOwnRequest);
-    const replayClock = new FakeClock();
-    const fresh = replayScheduler(replayClock);
-    collectGarbage(); // (also moves the copies to the old generation, where the recorded trace is)
-    if (k === 0) traceHeap = process.memoryUsage().heapUsed;
-    const stopProfile = await profileReplay(k === 0 ? process.env.SCALE_PROFILE : undefined);
-    // (v8's heap statistics: process.memoryUsage() also reads the RSS, ~0.4 ms a call here.)
-    const sample = k === 0 ? () => void (heap = Math.max(heap, getHeapStatistics().used_heap_size)) : undefined;
-    const r = await replay(calls, sim.assignments!, fresh.scheduler, replayClock, { count: workers, cores }, sample);
-    await stopProfile();
-    fresh.scheduler.close();
-    if (r.divergent > 0) throw new Error(`the replay diverged from the simulation in ${r.divergent} of ${sim.decisions} assignments`);
-    replays.push(r);
-  }
-  const byRate = [...replays].sort((a, b) => a.decisions / a.cpuSeconds - b.decisions / b.cpuSeconds);
-  const r = byRate[Math.floor(byRate.length / 2)];
+  const { median: r, replays, heap, traceHeap } = await replayMedian(sim, replayScheduler, workers, cores, REPLAYS, process.env.SCALE_PROFILE);
   const rate = r.decisions / r.cpuSeconds;
   const all = replays.map((x) => `${(x.decisions / x.cpuSeconds).toFixed(0)} (main thread ${(x.decisions / x.mainThreadSeconds).toFixed(0)}, ${(x.promotedBytes / 2 ** 20).toFixed(0)} MB promoted)`).join(', ');
-  report('scheduler scale: decisions per CPU second (replay, median)', rate, '/s', `of ${replays.length} replays: ${all}; median run: ${r.decisions} assignments and ${r.calls} calls (${(r.calls / r.cpuSeconds).toFixed(0)} calls/s; ${r.drains} microtask drains) in ${r.cpuSeconds.toFixed(2)} s of process CPU (${r.systemSeconds.toFixed(2)} s of it system), GC included; same assignments as simulated; ${(r.decisions / r.mainThreadSeconds).toFixed(0)} per CPU s of the main thread alone`);
+  report('scheduler scale: decisions per CPU second (replay, median)', rate, '/s', `of ${replays.length} replays: ${all}; median run: ${r.decisions} assignments and ${r.calls} calls (${(r.calls / r.cpuSeconds).toFixed(0)} calls/s; ${r.drains} microtask drains) in ${r.cpuSeconds.toFixed(2)} s of process CPU (${r.systemSeconds.toFixed(2)} s of it system), GC included; same assignments as simulated; ${(r.decisions / r.mainThreadSeconds).toFixed(0)} per CPU s of the main thread alone; ${perActionUs(r, actions)} µs CPU per action (fused pairs: two actions, one assignment)`);
   report('scheduler scale: heap, highest during the first replay', heap / 2 ** 20, 'MB', `the recorded trace and a copy of its requests held ${(traceHeap / 2 ** 20).toFixed(0)} MB of it before the replay`);
   return {
     workers,
@@ -130,15 +107,72 @@ export async function scaleBench(profile: RustProfile, workers = 1000, builds = 
   };
 }
 
+/** A scheduler as the bench composes it on a clock. */
+type Compose = (clock: FakeClock) => { scheduler: Scheduler };
+/** The server's composition, with these Rust policies. */
+const asServer = (rust: RustPolicies): Compose => (clock) => composeScheduler(OPTIONS, rust, sink, silentLogger(), clock);
+
 /** The scale run's setup, recording: `workers` of `cores` and `builds` builds from five synthetic graphs, 200 ms apart. */
-export function scaleSimulation(profile: RustProfile, workers: number, builds: number, perBuild = 2000, cores = 2) {
+export function scaleSimulation(profile: RustProfile, workers: number, builds: number, perBuild = 2000, cores = 2, compose: Compose = asServer(ALL_RUST)) {
   const clock = new FakeClock();
-  const composed = composeScheduler(OPTIONS, ALL_RUST, sink, silentLogger(), clock);
+  const composed = compose(clock);
   const sim = new Simulation(clock).use(composed).record();
   sim.addWorkers(workers, cores, OPTIONS.heartbeatIntervalMs);
   const graphs = Array.from({ length: 5 }, (_, g) => syntheticBuild(profile, 800, 40, g + 1, perBuild));
   const plan: SimBuild[] = Array.from({ length: builds }, (_, b) => ({ invocationId: `build-${b}`, actions: graphs[b % graphs.length], startMs: b * 200, salt: `b${b}` }));
-  return { clock, composed, sim, plan, replayScheduler: (c: FakeClock) => composeScheduler(OPTIONS, ALL_RUST, sink, silentLogger(), c) };
+  return { clock, composed, sim, plan, replayScheduler: compose };
+}
+
+/**
+ * The recorded calls again, `n` times, each on a fresh scheduler from `compose` with nothing else running (each on its
+ * own copy of the requests, which a scheduler slims in place). This machine's CPU time for the same work varies by
+ * ±15 % from run to run, so the median of a few is what is reported. The heap is the first replay's: before a later
+ * one, V8 counts garbage it has not swept yet (~100 MB) as used.
+ */
+async function replayMedian(sim: Simulation, compose: Compose, workers: number, cores: number, n: number, profile?: string) {
+  const trace = sim.trace!;
+  const replays: Replay[] = [];
+  let heap = 0;
+  let traceHeap = 0;
+  for (let k = 0; k < n; k++) {
+    const calls = trace.map(withOwnRequest);
+    const replayClock = new FakeClock();
+    const fresh = compose(replayClock);
+    collectGarbage(); // (also moves the copies to the old generation, where the recorded trace is)
+    if (k === 0) traceHeap = process.memoryUsage().heapUsed;
+    const stopProfile = await profileReplay(k === 0 ? profile : undefined);
+    // (v8's heap statistics: process.memoryUsage() also reads the RSS, ~0.4 ms a call here.)
+    const sample = k === 0 ? () => void (heap = Math.max(heap, getHeapStatistics().used_heap_size)) : undefined;
+    const r = await replay(calls, sim.assignments!, fresh.scheduler, replayClock, { count: workers, cores }, sample);
+    await stopProfile();
+    fresh.scheduler.close();
+    if (r.divergent > 0) throw new Error(`the replay diverged from the simulation in ${r.divergent} of ${sim.decisions} assignments`);
+    replays.push(r);
+  }
+  const byRate = [...replays].sort((a, b) => a.decisions / a.cpuSeconds - b.decisions / b.cpuSeconds);
+  return { median: byRate[Math.floor(byRate.length / 2)], replays, heap, traceHeap };
+}
+
+const COMPOSITIONS: [string, Compose][] = [
+  ['the generic core alone (no policies, generic action classes)', (clock) => ({ scheduler: new Scheduler({ ...OPTIONS, clock }, sink, silentLogger()) })],
+  ['composed, Rust policies off (build accounting, crate-graph learning, rustc action classes)', asServer({ fusion: false, criticalPath: false, sizeAwareSlots: false })],
+  ['+ critical-path ordering, metadata first, size-aware slots', asServer({ fusion: false, criticalPath: true, sizeAwareSlots: true })],
+];
+
+/**
+ * What the policies cost: the same 100,000 actions through the generic core alone and through the server's composition
+ * with fewer Rust policies (each its own simulation: without fusion every action is its own run, so 100,000 decisions).
+ * The full composition is the scale run above.
+ */
+export async function compositionBench(profile: RustProfile, workers = 1000, builds = 50): Promise<void> {
+  for (const [name, compose] of COMPOSITIONS) {
+    const { composed, sim, plan } = scaleSimulation(profile, workers, builds, 2000, 2, compose);
+    await sim.run(plan);
+    composed.scheduler.close();
+    const { median: r, replays } = await replayMedian(sim, compose, workers, 2, REPLAYS);
+    const rates = replays.map((x) => `${(x.decisions / x.cpuSeconds).toFixed(0)} (main thread ${(x.decisions / x.mainThreadSeconds).toFixed(0)}, ${(x.promotedBytes / 2 ** 20).toFixed(0)} MB promoted)`).join(', ');
+    report(`scheduler scale, ${name}`, r.decisions / r.cpuSeconds, 'decisions/s', `median of ${replays.length} replays: ${rates}; ${r.decisions} assignments, ${r.calls} calls, ${perActionUs(r, plan.reduce((n, b) => n + b.actions.length, 0))} µs CPU per action`);
+  }
 }
 
 /**
@@ -275,6 +309,7 @@ function calibrate(): void {
   report('calibration: 1M Map.set with fresh string keys', (cpu.user + cpu.system) / 1000, 'ms CPU', `load average ${require('node:os').loadavg()[0].toFixed(1)} on ${require('node:os').cpus().length} cores`);
 }
 
+const perActionUs = (r: Replay, actions: number) => ((r.cpuSeconds * 1e6) / actions).toFixed(1);
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 /** `npm run bench` part, and alone: node dist/bench/scheduler-scale.js (last line: one JSON object). */
@@ -287,6 +322,8 @@ export async function schedulerScaleBench(): Promise<ScaleResult> {
     await dispatchBench();
   }
   const result = await scaleBench(profile, Number(process.env.SCALE_WORKERS) || undefined, Number(process.env.SCALE_BUILDS) || undefined);
+  // SCALE_COMPOSITIONS=1: with SCALE_ONLY, the policies' cost too.
+  if (!process.env.SCALE_ONLY || process.env.SCALE_COMPOSITIONS) await compositionBench(profile, Number(process.env.SCALE_WORKERS) || undefined, Number(process.env.SCALE_BUILDS) || undefined);
   console.log(JSON.stringify(result));
   return result;
 }

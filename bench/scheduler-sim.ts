@@ -179,7 +179,7 @@ export class Simulation {
     this.clock = clock;
   }
 
-  use(c: ComposedScheduler): this {
+  use(c: Pick<ComposedScheduler, 'scheduler'>): this {
     this.scheduler = c.scheduler;
     return this;
   }

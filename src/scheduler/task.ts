@@ -41,7 +41,6 @@ export class Task {
   entries: readonly QueueEntry[] = NONE;
   /** When it (last) entered the queue. */
   enqueuedAtMs: number;
-  description?: ActionDescription;
   /** The platform's canonical key (computed on first use). */
   platformKey?: string;
   /** What observers were last shown; dropped whenever a field of it changes (callers, charge, completion). */
@@ -53,6 +52,8 @@ export class Task {
     public request: ExecutionRequest,
     readonly internal: boolean,
     readonly queuedAtMs: number,
+    /** Its class and labels for observers and accounting (see Scheduler.newTask). */
+    readonly description: ActionDescription,
   ) {
     this.enqueuedAtMs = queuedAtMs;
   }

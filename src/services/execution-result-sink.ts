@@ -16,13 +16,22 @@ export function executionResultSink(instances: Instances, logger: Logger): Resul
     const status = finished.status ?? { code: Code.OK };
     const result = finished.result ?? undefined;
     const ok = (status.code ?? 0) === Code.OK;
-    const log = logger.child({ execution: e.id, action: e.request.actionDigest.toString(), mnemonic: e.request.mnemonic });
     if (ok && result && (result.exitCode ?? 0) === 0 && !e.request.action.doNotCache) {
       await instances.internal(e.request.instanceName).ac.put(e.request.actionDigest, result);
     }
     const md = result?.executionMetadata;
-    log.info(
-      { code: Code[status.code ?? 0], exitCode: result?.exitCode, worker: md?.worker, inputFetchMs: spanMs(md?.inputFetchStartTimestamp, md?.inputFetchCompletedTimestamp), executionMs: spanMs(md?.executionStartTimestamp, md?.executionCompletedTimestamp) },
+    // (One line, no child logger: a child per action cost a bindings serialization each.)
+    logger.info(
+      {
+        execution: e.id,
+        action: e.request.actionDigest.toString(),
+        mnemonic: e.request.mnemonic,
+        code: Code[status.code ?? 0],
+        exitCode: result?.exitCode,
+        worker: md?.worker,
+        inputFetchMs: spanMs(md?.inputFetchStartTimestamp, md?.inputFetchCompletedTimestamp),
+        executionMs: spanMs(md?.executionStartTimestamp, md?.executionCompletedTimestamp),
+      },
       'action completed',
     );
     return executeResponse(status, result);

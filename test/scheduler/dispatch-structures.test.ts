@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Digest } from '../../src/digest/digest';
 import { SHA256, SHA256TREE } from '../../src/digest/digest-function';
+import { Deadlined, Deadlines } from '../../src/scheduler/deadlines';
 import { FreeSlotBuckets } from '../../src/scheduler/free-slot-buckets';
+import { FakeClock } from '../helpers/fake-clock';
 import { Ids } from '../../src/scheduler/ids';
 import { InFlight } from '../../src/scheduler/in-flight';
 import type { Task } from '../../src/scheduler/task';
@@ -120,5 +122,65 @@ describe('FreeSlotBuckets with absurd slot counts', () => {
     huge.freeSlots = 2 ** 32 - 1;
     b.update(huge);
     assert.equal(b.peek(), huge);
+  });
+});
+
+describe('Deadlines', () => {
+  interface Item extends Deadlined {
+    name: string;
+  }
+  const item = (name: string): Item => ({ name, deadlineAtMs: 0, deadlineIndex: -1 });
+  const setup = () => {
+    const clock = new FakeClock(0);
+    const fired: string[] = [];
+    const d = new Deadlines<Item>(clock, (i) => fired.push(`${i.name}@${clock.now()}`));
+    return { clock, fired, d };
+  };
+
+  it('fires each at its time across durations, once, and never a cleared one', () => {
+    const { clock, fired, d } = setup();
+    const [a, b, c, e, f] = ['a', 'b', 'c', 'e', 'f'].map(item);
+    d.set(a, 100);
+    d.set(b, 30);
+    clock.advance(10);
+    d.set(c, 100);
+    d.set(e, 30);
+    d.set(f, 100);
+    d.clear(c);
+    d.clear(b); // the earliest: the timer armed for it fires for nothing, then re-arms
+    clock.advance(100);
+    assert.deepEqual(fired, ['e@40', 'a@100', 'f@110']);
+    clock.advance(1000);
+    assert.equal(fired.length, 3, 'nothing fires twice');
+    assert.equal(clock.nextAt, undefined, 'no timer left armed');
+  });
+
+  it('moves a set deadline, and takes items set again after firing or clearing', () => {
+    const { clock, fired, d } = setup();
+    const [a, b] = ['a', 'b'].map(item);
+    d.set(a, 50);
+    d.set(b, 50);
+    d.set(a, 200);
+    clock.advance(60);
+    assert.deepEqual(fired, ['b@50']);
+    d.set(b, 50); // again, after firing
+    d.clear(a);
+    d.clear(a); // twice: nothing
+    d.set(a, 10);
+    clock.advance(300);
+    assert.deepEqual(fired, ['b@50', 'a@70', 'b@110']);
+  });
+
+  it('close() forgets every deadline', () => {
+    const { clock, fired, d } = setup();
+    const [a, b] = ['a', 'b'].map(item);
+    d.set(a, 10);
+    d.set(b, 20);
+    d.close();
+    clock.advance(100);
+    assert.deepEqual(fired, []);
+    d.set(a, 5);
+    clock.advance(5);
+    assert.deepEqual(fired, ['a@105']);
   });
 });
