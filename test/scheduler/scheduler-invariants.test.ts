@@ -5,6 +5,7 @@ import { silentLogger } from '../../src/logging/logger';
 import { re, WorkerPb } from '../../src/proto';
 import { ExecutionRequest } from '../../src/scheduler/execution';
 import { Operation } from '../../src/scheduler/operation';
+import { Scheduler } from '../../src/scheduler/scheduler';
 import { FakeClock } from '../helpers/fake-clock';
 import { echoSink, request } from './scheduler-fakes';
 
@@ -61,16 +62,18 @@ function actionPool(): { name: string; over: Partial<ExecutionRequest> }[] {
 }
 
 /**
- * A seeded random walk through the scheduler as the server composes it (fusion, critical path, slot sizing): builds
+ * A seeded random walk through the scheduler as the server composes it (fusion, critical path, slot sizing) or through
+ * the generic core alone (the rustc actions are then ordinary actions): builds
  * submitting the same and different actions at several priorities, callers cancelling, workers joining, answering
  * (.rmeta reports, successes, failures, late answers), going silent and being lost, time passing past timeouts. Then
  * every run is answered until nothing is left. Whatever the interleaving: every operation completes exactly once,
  * nothing stays queued or running, no worker gets messages after its loss or more work than its slots.
  */
-async function walk(seed: number, steps: number): Promise<Record<string, number>> {
+async function walk(seed: number, steps: number, rust: boolean): Promise<Record<string, number>> {
   const r = rng(seed);
   const clock = new FakeClock();
-  const { scheduler: s } = composeScheduler({ heartbeatIntervalMs: 60_000, maxWorkerLosses: 3, retainCompletedMs: 3_600_000, timeoutGraceMs: 100, abandonAfterMs: 0 }, { fusion: true, criticalPath: true, sizeAwareSlots: true }, echoSink, silentLogger(), clock);
+  const options = { heartbeatIntervalMs: 60_000, maxWorkerLosses: 3, retainCompletedMs: 3_600_000, timeoutGraceMs: 100, abandonAfterMs: 0 };
+  const s = rust ? composeScheduler(options, { fusion: true, criticalPath: true, sizeAwareSlots: true }, echoSink, silentLogger(), clock).scheduler : new Scheduler({ ...options, clock }, echoSink, silentLogger());
   const pool = actionPool();
   const workers: Worker[] = [];
   const ops: Operation[] = [];
@@ -166,11 +169,13 @@ async function walk(seed: number, steps: number): Promise<Record<string, number>
   };
 }
 
-describe('Scheduler invariants under a random walk (fusion, critical path, slot sizing; cancels, worker losses, timeouts)', () => {
-  it('completes every operation exactly once and leaves nothing queued, running or charged, over 150 seeds', async () => {
-    const total: Record<string, number> = {};
-    for (let seed = 1; seed <= 150; seed++) for (const [k, v] of Object.entries(await walk(seed, 400))) total[k] = (total[k] ?? 0) + v;
-    // The walk exercised what it is for (not a walk that only submits).
-    for (const k of ['cancelled', 'merged', 'timedOut', 'failedRuns', 'lost']) assert.ok(total[k] >= 20, `${k}: ${JSON.stringify(total)}`);
-  });
+describe('Scheduler invariants under a random walk (cancels, worker losses, timeouts, merged callers)', () => {
+  for (const [name, rust] of [['as the server composes it (fusion, critical path, slot sizing)', true], ['the generic core alone (no policy installed)', false]] as const) {
+    it(`${name}: completes every operation exactly once and leaves nothing queued, running or charged, over 150 seeds`, async () => {
+      const total: Record<string, number> = {};
+      for (let seed = 1; seed <= 150; seed++) for (const [k, v] of Object.entries(await walk(seed, 400, rust))) total[k] = (total[k] ?? 0) + v;
+      // The walk exercised what it is for (not a walk that only submits).
+      for (const k of ['cancelled', 'merged', 'timedOut', 'failedRuns', 'lost']) assert.ok(total[k] >= 20, `${k}: ${JSON.stringify(total)}`);
+    });
+  }
 });
