@@ -47,8 +47,8 @@ export class RemoteClient {
   private readonly clients: Client[];
 
   private constructor(
-    private readonly casClient: Client,
-    private readonly byteStream: Client,
+    casClient: Client,
+    byteStream: Client,
     private readonly ac: Client,
     private readonly execution: Client,
     readonly instance: string,

@@ -10,7 +10,7 @@ import { SHA256 } from '../digest/digest-function';
 import { buildCompileAction } from '../cargo/compile-action';
 import { DepCrate, dependencyClosure, writeDependencyRecord } from '../cargo/dependency-record';
 import { PipelinedStderr } from '../cargo/pipelined-stderr';
-import { RemoteFailure, runRemote } from '../cargo/remote-compile';
+import { runRemote } from '../cargo/remote-compile';
 import { compileKind, expectedOutputs, INCREMENTAL_REASON, parseInvocation, RustcInvocation } from '../cargo/rustc-invocation';
 import { findSysroot, toolchainFiles } from '../cargo/toolchain';
 import { hashToolchainOnce, uploadToolchainOnce } from '../cargo/toolchain-once';

@@ -4,7 +4,6 @@ import { CompletenessCheckingActionCache } from '../../src/actioncache/completen
 import { MemoryActionCache } from '../../src/actioncache/memory-action-cache';
 import { putBlob } from '../../src/blobstore/blob-io';
 import { MemoryBlobStore } from '../../src/blobstore/memory/memory-blob-store';
-import { SHA256 } from '../../src/digest/digest-function';
 import { encode, re } from '../../src/proto';
 import { blob, Blob, CountingBlobStore } from '../blobstore/blob-store-fixtures';
 
