@@ -37,8 +37,7 @@ export interface ScaleResult {
  * too): the machine is shared, so wall time would mostly measure the other processes.
  */
 export async function scaleBench(profile: RustProfile, workers = 1000, builds = 50, perBuild = 2000, cores = 2): Promise<ScaleResult> {
-  const { composed, sim, plan, replayScheduler } = scaleSimulation(profile, workers, builds, perBuild, cores);
-  const actions = plan.reduce((n, b) => n + b.actions.length, 0);
+  const { composed, sim, plan, actions, replayScheduler } = scaleSimulation(profile, workers, builds, perBuild, cores);
 
   // Fair share: each sampled second, max-min fair split of the busy slots by each build's demand (running + queued).
   const tasks = new Map<string, { build: string; slots: number; running: boolean }>();
@@ -93,8 +92,7 @@ export async function scaleBench(profile: RustProfile, workers = 1000, builds = 
   // The throughput: the same calls again, on a fresh scheduler composed the same way, with nothing else running.
   const { median: r, replays, heap, traceHeap } = await replayMedian(sim, replayScheduler, workers, cores, REPLAYS, process.env.SCALE_PROFILE);
   const rate = r.decisions / r.cpuSeconds;
-  const all = replays.map((x) => `${(x.decisions / x.cpuSeconds).toFixed(0)} (main thread ${(x.decisions / x.mainThreadSeconds).toFixed(0)}, ${(x.promotedBytes / 2 ** 20).toFixed(0)} MB promoted)`).join(', ');
-  report('scheduler scale: decisions per CPU second (replay, median)', rate, '/s', `of ${replays.length} replays: ${all}; median run: ${r.decisions} assignments and ${r.calls} calls (${(r.calls / r.cpuSeconds).toFixed(0)} calls/s; ${r.drains} microtask drains) in ${r.cpuSeconds.toFixed(2)} s of process CPU (${r.systemSeconds.toFixed(2)} s of it system), GC included; same assignments as simulated; ${(r.decisions / r.mainThreadSeconds).toFixed(0)} per CPU s of the main thread alone; ${perActionUs(r, actions)} µs CPU per action (fused pairs: two actions, one assignment)`);
+  report('scheduler scale: decisions per CPU second (replay, median)', rate, '/s', `of ${replays.length} replays: ${replayRates(replays)}; median run: ${r.decisions} assignments and ${r.calls} calls (${(r.calls / r.cpuSeconds).toFixed(0)} calls/s; ${r.drains} microtask drains) in ${r.cpuSeconds.toFixed(2)} s of process CPU (${r.systemSeconds.toFixed(2)} s of it system), GC included; same assignments as simulated; ${(r.decisions / r.mainThreadSeconds).toFixed(0)} per CPU s of the main thread alone; ${perActionUs(r, actions)} µs CPU per action (fused pairs: two actions, one assignment)`);
   report('scheduler scale: heap, highest during the first replay', heap / 2 ** 20, 'MB', `the recorded trace and a copy of its requests held ${(traceHeap / 2 ** 20).toFixed(0)} MB of it before the replay`);
   return {
     workers,
@@ -120,7 +118,7 @@ export function scaleSimulation(profile: RustProfile, workers: number, builds: n
   sim.addWorkers(workers, cores, OPTIONS.heartbeatIntervalMs);
   const graphs = Array.from({ length: 5 }, (_, g) => syntheticBuild(profile, 800, 40, g + 1, perBuild));
   const plan: SimBuild[] = Array.from({ length: builds }, (_, b) => ({ invocationId: `build-${b}`, actions: graphs[b % graphs.length], startMs: b * 200, salt: `b${b}` }));
-  return { clock, composed, sim, plan, replayScheduler: compose };
+  return { clock, composed, sim, plan, actions: plan.reduce((n, b) => n + b.actions.length, 0), replayScheduler: compose };
 }
 
 /**
@@ -166,12 +164,11 @@ const COMPOSITIONS: [string, Compose][] = [
  */
 export async function compositionBench(profile: RustProfile, workers = 1000, builds = 50): Promise<void> {
   for (const [name, compose] of COMPOSITIONS) {
-    const { composed, sim, plan } = scaleSimulation(profile, workers, builds, 2000, 2, compose);
+    const { composed, sim, plan, actions } = scaleSimulation(profile, workers, builds, 2000, 2, compose);
     await sim.run(plan);
     composed.scheduler.close();
     const { median: r, replays } = await replayMedian(sim, compose, workers, 2, REPLAYS);
-    const rates = replays.map((x) => `${(x.decisions / x.cpuSeconds).toFixed(0)} (main thread ${(x.decisions / x.mainThreadSeconds).toFixed(0)}, ${(x.promotedBytes / 2 ** 20).toFixed(0)} MB promoted)`).join(', ');
-    report(`scheduler scale, ${name}`, r.decisions / r.cpuSeconds, 'decisions/s', `median of ${replays.length} replays: ${rates}; ${r.decisions} assignments, ${r.calls} calls, ${perActionUs(r, plan.reduce((n, b) => n + b.actions.length, 0))} µs CPU per action`);
+    report(`scheduler scale, ${name}`, r.decisions / r.cpuSeconds, 'decisions/s', `median of ${replays.length} replays: ${replayRates(replays)}; ${r.decisions} assignments, ${r.calls} calls, ${perActionUs(r, actions)} µs CPU per action`);
   }
 }
 
@@ -309,6 +306,8 @@ function calibrate(): void {
   report('calibration: 1M Map.set with fresh string keys', (cpu.user + cpu.system) / 1000, 'ms CPU', `load average ${require('node:os').loadavg()[0].toFixed(1)} on ${require('node:os').cpus().length} cores`);
 }
 
+/** Each replay's rate, main-thread rate and promoted memory, for a report line. */
+const replayRates = (replays: Replay[]) => replays.map((x) => `${(x.decisions / x.cpuSeconds).toFixed(0)} (main thread ${(x.decisions / x.mainThreadSeconds).toFixed(0)}, ${(x.promotedBytes / 2 ** 20).toFixed(0)} MB promoted)`).join(', ');
 const perActionUs = (r: Replay, actions: number) => ((r.cpuSeconds * 1e6) / actions).toFixed(1);
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 

@@ -413,10 +413,7 @@ export class Scheduler implements OperationOwner {
     const ops = task.operations;
     for (let i = 0; i < ops.length; i++) this.finishOperation(ops[i], response);
     if (this.hub.wants('task-completed')) this.hub.emit({ type: 'task-completed', atMs: this.clock.now(), task: this.taskInfo(task), outcome: this.outcome(task, response, ran) });
-    if (this.hooks.completed.length > 0) {
-      const actionClass = task.description.actionClass;
-      for (const p of this.hooks.completed) p.completed!(task, response, actionClass, ran);
-    }
+    for (const p of this.hooks.completed) p.completed!(task, response, task.description.actionClass, ran);
     slimRequest(task.request);
   }
 
@@ -436,7 +433,6 @@ export class Scheduler implements OperationOwner {
     for (let i = 0; i < ops.length; i++) ops[i].setStage(stage);
     for (const p of this.hooks.stageChanged) p.stageChanged!(task);
   }
-
 
   /** Built once per change of its callers or charge, and shared by the events in between (it is read-only). */
   private taskInfo(task: Task): TaskInfo {

@@ -20,9 +20,4 @@ export class KeyedQueue {
     });
     return result;
   }
-
-  /** Keys with a task queued or running. */
-  get size(): number {
-    return this.tails.size;
-  }
 }
