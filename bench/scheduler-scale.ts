@@ -1,4 +1,5 @@
 import { composeScheduler, RustPolicies } from '../src/cmd/compose-scheduler';
+import { SCHEDULER_NODE_FLAGS } from '../src/cmd/scheduler-node-flags';
 import { Digest } from '../src/digest/digest';
 import { SHA256 } from '../src/digest/digest-function';
 import { silentLogger } from '../src/logging/logger';
@@ -9,13 +10,14 @@ import { FakeClock } from '../test/helpers/fake-clock';
 import { report } from './bench-util';
 import { loadProfile, optimised, recordedBuild, RustProfile, SimAction, syntheticBuild } from './rust-graph';
 import { replay, Replay, SimBuild, Simulation, withOwnRequest } from './scheduler-sim';
+import { spawn } from 'node:child_process';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 /** As the server's result sink answers (without its AC write): asynchronously, with the response it builds. */
 const sink = async (_t: unknown, f: WorkerPb.IExecutionFinished) => executeResponse(f.status ?? { code: 0 }, f.result);
-/** Replays of the recorded calls whose median is reported (SCALE_REPLAYS to change). */
-const REPLAYS = Number(process.env.SCALE_REPLAYS) || 3;
+/** Replays of the recorded calls whose median is reported (SCALE_REPLAYS to change), after one warm-up replay. */
+const REPLAYS = Number(process.env.SCALE_REPLAYS) || 5;
 const OPTIONS = { heartbeatIntervalMs: 5000, maxWorkerLosses: 3, retainCompletedMs: 10 * 60_000, timeoutGraceMs: 30_000, abandonAfterMs: 60_000 };
 const ALL_RUST: RustPolicies = { fusion: true, criticalPath: true, sizeAwareSlots: true };
 
@@ -124,28 +126,30 @@ export function scaleSimulation(profile: RustProfile, workers: number, builds: n
 /**
  * The recorded calls again, `n` times, each on a fresh scheduler from `compose` with nothing else running (each on its
  * own copy of the requests, which a scheduler slims in place). This machine's CPU time for the same work varies by
- * ±15 % from run to run, so the median of a few is what is reported. The heap is the first replay's: before a later
- * one, V8 counts garbage it has not swept yet (~100 MB) as used.
+ * ±15 % from run to run, so the median of a few is what is reported. The heap is the first replay's (the warm-up's):
+ * before a later one, V8 counts garbage it has not swept yet (~100 MB) as used.
  */
 async function replayMedian(sim: Simulation, compose: Compose, workers: number, cores: number, n: number, profile?: string) {
   const trace = sim.trace!;
   const replays: Replay[] = [];
   let heap = 0;
   let traceHeap = 0;
-  for (let k = 0; k < n; k++) {
+  // Replay -1 warms up: on a fresh process the first replay ran 15–25 % slower than the ones after it (the heap and the
+  // young generation still growing to their working size), the same with 3 or 6 replays.
+  for (let k = -1; k < n; k++) {
     const calls = trace.map(withOwnRequest);
     const replayClock = new FakeClock();
     const fresh = compose(replayClock);
     collectGarbage(); // (also moves the copies to the old generation, where the recorded trace is)
-    if (k === 0) traceHeap = process.memoryUsage().heapUsed;
+    if (k === -1) traceHeap = process.memoryUsage().heapUsed;
     const stopProfile = await profileReplay(k === 0 ? profile : undefined);
     // (v8's heap statistics: process.memoryUsage() also reads the RSS, ~0.4 ms a call here.)
-    const sample = k === 0 ? () => void (heap = Math.max(heap, getHeapStatistics().used_heap_size)) : undefined;
+    const sample = k === -1 ? () => void (heap = Math.max(heap, getHeapStatistics().used_heap_size)) : undefined;
     const r = await replay(calls, sim.assignments!, fresh.scheduler, replayClock, { count: workers, cores }, sample);
     await stopProfile();
     fresh.scheduler.close();
     if (r.divergent > 0) throw new Error(`the replay diverged from the simulation in ${r.divergent} of ${sim.decisions} assignments`);
-    replays.push(r);
+    if (k >= 0) replays.push(r);
   }
   const byRate = [...replays].sort((a, b) => a.decisions / a.cpuSeconds - b.decisions / b.cpuSeconds);
   return { median: byRate[Math.floor(byRate.length / 2)], replays, heap, traceHeap };
@@ -311,8 +315,12 @@ const replayRates = (replays: Replay[]) => replays.map((x) => `${(x.decisions / 
 const perActionUs = (r: Replay, actions: number) => ((r.cpuSeconds * 1e6) / actions).toFixed(1);
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-/** `npm run bench` part, and alone: node dist/bench/scheduler-scale.js (last line: one JSON object). */
+/**
+ * `npm run bench` part, and alone: node dist/bench/scheduler-scale.js (last line: one JSON object). It runs in a process
+ * of its own started with the scheduler's node flags (as `npm start` and the Helm chart start the scheduler).
+ */
 export async function schedulerScaleBench(): Promise<ScaleResult> {
+  if (!SCHEDULER_NODE_FLAGS.every((f) => process.execArgv.includes(f))) return inSchedulerProcess();
   const profile = loadProfile();
   calibrate();
   // SCALE_ONLY=1: the scale run alone (for profiling); SCALE_WORKERS / SCALE_BUILDS: a smaller one while iterating.
@@ -325,6 +333,23 @@ export async function schedulerScaleBench(): Promise<ScaleResult> {
   if (!process.env.SCALE_ONLY || process.env.SCALE_COMPOSITIONS) await compositionBench(profile, Number(process.env.SCALE_WORKERS) || undefined, Number(process.env.SCALE_BUILDS) || undefined);
   console.log(JSON.stringify(result));
   return result;
+}
+
+/** This file again, in a child process with the scheduler's node flags; its output goes through, its last line is the result. */
+function inSchedulerProcess(): Promise<ScaleResult> {
+  const child = spawn(process.execPath, [...SCHEDULER_NODE_FLAGS, __filename], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    process.stdout.write(d);
+  });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`scheduler scale bench exited with ${code}`));
+      resolve(JSON.parse(out.trim().split('\n').pop()!) as ScaleResult);
+    });
+  });
 }
 
 if (require.main === module) {

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Ajv from 'ajv';
 import { TokenStore } from '../../src/auth/token-store';
+import { SCHEDULER_NODE_FLAGS } from '../../src/cmd/scheduler-node-flags';
 import { parseServerConfig } from '../../src/config/server-config';
 import { Chart, buildChartRenderer, CHART_DIR, RenderedObject } from './chart-renderer';
 
@@ -92,7 +93,8 @@ describe('Helm chart helm/rustexec', () => {
     const [worker] = find(objects, 'StatefulSet', 'worker');
     assert.equal((frontend as unknown as { spec: { replicas: number } }).spec.replicas, 2);
     assert.deepEqual(container(frontend).args.slice(0, 9), ['/app/dist/src/cmd/frontend-main.js', '--config', '/etc/rustexec/config/frontend.json', '--listen', '0.0.0.0:8980', '--http', '0.0.0.0:8981', '--scheduler', 'rx-rustexec-scheduler:8980']);
-    assert.deepEqual(container(scheduler).args.slice(0, 3), ['/app/dist/src/cmd/scheduler-main.js', '--config', '/etc/rustexec/config/scheduler.json']);
+    // node runs the scheduler with the V8 flags the scale bench measures it with, then the script.
+    assert.deepEqual(container(scheduler).args.slice(0, SCHEDULER_NODE_FLAGS.length + 3), [...SCHEDULER_NODE_FLAGS, '/app/dist/src/cmd/scheduler-main.js', '--config', '/etc/rustexec/config/scheduler.json']);
     const wargs = container(worker).args;
     for (const [flag, value] of [['--scheduler', 'rx-rustexec-scheduler:8980'], ['--cas', 'rx-rustexec-frontend:8980'], ['--run-as', '65534'], ['--token-file', '/etc/rustexec/auth/worker-token']]) {
       assert.equal(wargs[wargs.indexOf(flag) + 1], value, flag);
