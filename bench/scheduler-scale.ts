@@ -337,7 +337,8 @@ export async function schedulerScaleBench(): Promise<ScaleResult> {
 
 /** This file again, in a child process with the scheduler's node flags; its output goes through, its last line is the result. */
 function inSchedulerProcess(): Promise<ScaleResult> {
-  const child = spawn(process.execPath, [...SCHEDULER_NODE_FLAGS, __filename], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // (This process's own node flags too, e.g. --single-threaded in scripts/replay-instructions.sh, or a profiler's.)
+  const child = spawn(process.execPath, [...process.execArgv, ...SCHEDULER_NODE_FLAGS, __filename], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => {
     out += d.toString();
