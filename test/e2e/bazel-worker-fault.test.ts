@@ -41,11 +41,13 @@ describe('a worker killed with SIGKILL in the middle of a Bazel build', () => {
     const log = ws!.scratchFile('exec.json');
     const build = runBazel(ws!, ['build', ...flags, `--execution_log_json_file=${log}`, '//...'], { timeoutMs: 300_000 });
 
-    // Wait for the first action to start on a worker, then kill that worker process.
+    // Wait for the first action to start on a worker, then kill that worker process. (The shell creates the pid file
+    // before it writes to it: an empty read, once seen in CI as pid 0, means "not yet".)
     let victim: number | undefined;
     for (let i = 0; i < 600 && victim === undefined; i++) {
       const pids = await fsp.readdir(pidDir);
-      if (pids.length > 0) victim = Number((await fsp.readFile(path.join(pidDir, pids[0]), 'utf8')).trim());
+      const pid = pids.length > 0 ? Number((await fsp.readFile(path.join(pidDir, pids[0]), 'utf8')).trim()) : 0;
+      if (pid > 0) victim = pid;
       else await new Promise((r) => setTimeout(r, 50));
     }
     assert.ok(victim, 'an action started on a worker');
